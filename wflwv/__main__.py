@@ -1,0 +1,5 @@
+"""``python -m wflwv`` runs the CLI."""
+
+from wflwv.cli import main
+
+main()

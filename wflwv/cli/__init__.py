@@ -1,0 +1,82 @@
+"""The ``wflwv`` command line: a click group whose sub-commands are imported lazily.
+
+Each sub-command lives in its own module (``wflwv/cli/<command>.py``) and is imported only when
+invoked, so ``wflwv ls`` and ``wflwv build`` never import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Dict, List, Optional
+
+import click
+
+from wflwv import __version__
+
+# command name -> "module:attr" (a click.Command)
+COMMANDS: Dict[str, str] = {
+    "ls": "wflwv.cli.ls:ls",
+    "env": "wflwv.cli.env:env",
+    "build": "wflwv.cli.build:build",
+    "evaluate": "wflwv.cli.evaluate:evaluate",
+    "leaderboard": "wflwv.cli.leaderboard:leaderboard",
+    "tune-filter": "wflwv.cli.tune_filter:tune_filter",
+    "render": "wflwv.cli.render:render",
+}
+
+_HELP = {
+    "ls": "List registered datasets, detectors, filters and metrics.",
+    "env": "Print library versions, devices and the wflwv git commit.",
+    "build": "Index a dataset release into Parquet with a data card.",
+    "evaluate": "Run a detector over an index, cache predictions, score filters.",
+    "leaderboard": "Collect runs into CSV / Markdown / PNG leaderboards.",
+    "tune-filter": "Grid-search filter parameters on one subset (NME-NMF Pareto front).",
+    "render": "Draw frames of an index with landmarks into PNG files.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a sub-command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return _unavailable(name, f"this wflwv build has no '{name}' command module yet")
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module.
+        rows = [(name, _HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _unavailable(name: str, why: str) -> click.Command:
+    @click.command(name=name, help=why)
+    def _cmd() -> None:
+        raise click.ClickException(why)
+
+    return _cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="wflwv")
+def main() -> None:
+    """wflwv: how accurate (NME) and how stable (NMF) is a landmark detector on video?
+
+    \b
+    Example:
+      wflwv build synthetic --preset demo --out build/demo
+      wflwv evaluate --model noisy --dataset build/demo --filter none --filter one-euro
+      wflwv leaderboard runs/ --out leaderboards/demo
+    """

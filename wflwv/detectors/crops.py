@@ -1,0 +1,131 @@
+"""Crop protocols: how a face box becomes the detector's S×S input, with an exact inverse.
+
+Every protocol maps frame pixels to crop pixels by an axis-aligned affine map ``A`` (2×3,
+float64, ``p_crop = A[:, :2] @ p_frame + A[:, 2]``), so predictions in crop pixels return to frame
+pixels with :func:`to_frame`. Protocols (box = ``x1 y1 x2 y2`` in frame pixels):
+
+* ``ldeq_square1.2`` — LDEQ (``ldeq.md`` §5): integer-rounded box, integer centre, square side
+  ``1.2·max(x2−x1, y2−y1)``, bilinear ``warpAffine`` to 256, black border.
+* ``pipnet_shift0.1`` — PIP-Net demo protocol (``pipnet.md`` §6): box widened to 1.2× and shifted
+  down by 0.1·h, clipped, cut by integer slicing (exclusive end, kept for parity), resized to 256.
+* ``sbr_pad0.2`` — SBR (``sbr.md`` §4): 0.2·w / 0.2·h on each side, floor/ceil, clipped to the image,
+  non-square resize to 256 (aspect ratio not preserved).
+
+Pure numpy + OpenCV: no torch here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CropProtocol:
+    """A named crop rule; ``size`` is the side of the square network input in pixels."""
+
+    id: str
+    size: int = 256
+    summary: str = ""
+
+
+LDEQ_SQUARE = CropProtocol("ldeq_square1.2", 256, "square 1.2x box, integer centre, warpAffine")
+PIPNET_SHIFT = CropProtocol("pipnet_shift0.1", 256, "1.2x box shifted down 0.1h, slice + resize")
+SBR_PAD = CropProtocol("sbr_pad0.2", 256, "0.2 per side, clipped, non-square resize")
+
+
+def _ldeq_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int) -> Tuple[np.ndarray, None]:
+    x1, y1, x2, y2 = (int(v + 0.5) for v in box[:4])  # round half up, as the reference
+    w, h = x2 - x1 + 1, y2 - y1 + 1
+    cx, cy = x1 + w // 2, y1 + h // 2
+    side = 1.2 * max(x2 - x1, y2 - y1)
+    s = size / side
+    half = size / 2.0
+    A = np.array([[s, 0.0, half - s * cx], [0.0, s, half - s * cy]], dtype=np.float64)
+    return A, None
+
+
+def _pipnet_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int):
+    H, W = frame_hw
+    xmin, ymin = int(round(box[0])), int(round(box[1]))
+    w, h = int(round(box[2] - box[0])), int(round(box[3] - box[1]))
+    xmax, ymax = xmin + w - 1, ymin + h - 1
+    dx, dy = int(0.1 * w), int(0.1 * h)
+    xmin, xmax, ymin, ymax = xmin - dx, xmax + dx, ymin + dy, ymax + dy
+    xmin, ymin = max(xmin, 0), max(ymin, 0)
+    xmax, ymax = min(xmax, W - 1), min(ymax, H - 1)
+    wp, hp = xmax - xmin + 1, ymax - ymin + 1
+    A = np.array([[size / wp, 0.0, -xmin * size / wp], [0.0, size / hp, -ymin * size / hp]])
+    return A, (ymin, ymax, xmin, xmax)  # slice rows ymin:ymax, cols xmin:xmax (exclusive end)
+
+
+def _sbr_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int):
+    H, W = frame_hw
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    ew, eh = 0.2 * (x2 - x1), 0.2 * (y2 - y1)
+    cx1, cy1 = int(max(math.floor(x1 - ew), 0)), int(max(math.floor(y1 - eh), 0))
+    cx2, cy2 = int(min(math.ceil(x2 + ew), W)), int(min(math.ceil(y2 + eh), H))
+    cw, ch = cx2 - cx1, cy2 - cy1
+    A = np.array([[size / cw, 0.0, -cx1 * size / cw], [0.0, size / ch, -cy1 * size / ch]])
+    return A, (cy1, cy2, cx1, cx2)
+
+
+_MATRIX: Dict[str, Callable] = {
+    LDEQ_SQUARE.id: _ldeq_matrix,
+    PIPNET_SHIFT.id: _pipnet_matrix,
+    SBR_PAD.id: _sbr_matrix,
+}
+PROTOCOLS: Dict[str, CropProtocol] = {p.id: p for p in (LDEQ_SQUARE, PIPNET_SHIFT, SBR_PAD)}
+
+
+def _check_box(box: np.ndarray) -> np.ndarray:
+    box = np.asarray(box, dtype=np.float64)
+    if box.shape[-1] < 4 or not np.all(np.isfinite(box[:4])):
+        raise ValueError(f"face box must hold 4 finite numbers x1 y1 x2 y2, got {box!r}")
+    if not (box[2] > box[0] and box[3] > box[1]):
+        raise ValueError(f"face box {box[:4].tolist()} is empty: need x2 > x1 and y2 > y1")
+    return box
+
+
+def crop_matrix(protocol: CropProtocol, box, frame_hw: Tuple[int, int]) -> np.ndarray:
+    """The 2×3 frame→crop-pixel affine of ``protocol`` for ``box`` in a frame of ``(H, W)``."""
+    A, _ = _MATRIX[protocol.id](_check_box(box), frame_hw, protocol.size)
+    return A
+
+
+def cut_crop(frame: np.ndarray, protocol: CropProtocol, box) -> Tuple[np.ndarray, np.ndarray]:
+    """Cut the ``size×size`` crop of ``frame`` (H×W×3 uint8) for ``box``; returns ``(crop, A)``."""
+    import cv2
+
+    box = _check_box(box)
+    A, window = _MATRIX[protocol.id](box, frame.shape[:2], protocol.size)
+    S = protocol.size
+    if window is None:
+        crop = cv2.warpAffine(frame, A, (S, S), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    else:
+        r0, r1, c0, c1 = window
+        patch = frame[r0:r1, c0:c1]
+        if patch.size == 0:
+            raise ValueError(f"face box {box[:4].tolist()} lies outside the {frame.shape[1]}x"
+                             f"{frame.shape[0]} frame")
+        crop = cv2.resize(patch, (S, S), interpolation=cv2.INTER_LINEAR)
+    return crop, A
+
+
+def to_frame(points_crop: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Map ``[..., N, 2]`` crop-pixel points back to frame pixels with the inverse of ``A``."""
+    A = np.asarray(A, dtype=np.float64)
+    M = np.linalg.inv(A[..., :, :2])
+    p = np.asarray(points_crop, dtype=np.float64) - A[..., None, :, 2]
+    return np.einsum("...ij,...nj->...ni", M, p)
+
+
+def to_crop(points_frame: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Map ``[..., N, 2]`` frame-pixel points into crop pixels with ``A``."""
+    A = np.asarray(A, dtype=np.float64)
+    p = np.asarray(points_frame, dtype=np.float64)
+    return np.einsum("...ij,...nj->...ni", A[..., :, :2], p) + A[..., None, :, 2]
