@@ -38,13 +38,22 @@ SBR_PAD = CropProtocol("sbr_pad0.2", 256, "0.2 per side, clipped, non-square res
 
 
 def _ldeq_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int) -> Tuple[np.ndarray, None]:
-    x1, y1, x2, y2 = (int(v + 0.5) for v in box[:4])  # round half up, as the reference
+    # ldeq.md §5 / parity README §1: int() truncates toward zero after +0.5 (as astype(int32));
+    # the centre uses w = x2-x1+1, the side uses x2-x1; the matrix comes from
+    # cv2.getAffineTransform on three float32 point pairs (exact to the reference, not 256/S).
+    import cv2
+
+    x1, y1, x2, y2 = (int(v + 0.5) for v in box[:4])
     w, h = x2 - x1 + 1, y2 - y1 + 1
     cx, cy = x1 + w // 2, y1 + h // 2
     side = 1.2 * max(x2 - x1, y2 - y1)
-    s = size / side
+    f32 = np.float32
+    c1 = f32(cy - side / 2.0)
+    t3x = f32(f32(cx) - f32(f32(cy) - c1))
     half = size / 2.0
-    A = np.array([[s, 0.0, half - s * cx], [0.0, s, half - s * cy]], dtype=np.float64)
+    src = np.array([[cx, cy], [cx, c1], [t3x, c1]], dtype=np.float32)
+    dst = np.array([[half, half], [half, 0.0], [0.0, 0.0]], dtype=np.float32)
+    A = cv2.getAffineTransform(src, dst).astype(np.float64)
     return A, None
 
 
@@ -53,11 +62,16 @@ def _pipnet_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int):
     xmin, ymin = int(round(box[0])), int(round(box[1]))
     w, h = int(round(box[2] - box[0])), int(round(box[3] - box[1]))
     xmax, ymax = xmin + w - 1, ymin + h - 1
-    dx, dy = int(0.1 * w), int(0.1 * h)
+    # official demo: int(w * (det_box_scale - 1) / 2) with (1.2 - 1) = 0.19999999999999996 in
+    # float64, so w = 500 gives 49, not int(0.1 * 500) = 50 (parity/pipnet README §3)
+    dx, dy = int(w * (1.2 - 1) / 2), int(h * (1.2 - 1) / 2)
     xmin, xmax, ymin, ymax = xmin - dx, xmax + dx, ymin + dy, ymax + dy
     xmin, ymin = max(xmin, 0), max(ymin, 0)
     xmax, ymax = min(xmax, W - 1), min(ymax, H - 1)
     wp, hp = xmax - xmin + 1, ymax - ymin + 1
+    if wp < 2 or hp < 2:  # the exclusive-end slice would be empty
+        raise ValueError(f"face box {box[:4].tolist()} leaves no PIP-Net crop inside the {W}x{H} "
+                         f"frame: check that the box is in frame pixels (x1 y1 x2 y2)")
     A = np.array([[size / wp, 0.0, -xmin * size / wp], [0.0, size / hp, -ymin * size / hp]])
     return A, (ymin, ymax, xmin, xmax)  # slice rows ymin:ymax, cols xmin:xmax (exclusive end)
 
@@ -69,6 +83,9 @@ def _sbr_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int):
     cx1, cy1 = int(max(math.floor(x1 - ew), 0)), int(max(math.floor(y1 - eh), 0))
     cx2, cy2 = int(min(math.ceil(x2 + ew), W)), int(min(math.ceil(y2 + eh), H))
     cw, ch = cx2 - cx1, cy2 - cy1
+    if cw < 1 or ch < 1:
+        raise ValueError(f"face box {box[:4].tolist()} leaves no SBR crop inside the {W}x{H} frame: "
+                         f"check that the box is in frame pixels (x1 y1 x2 y2)")
     A = np.array([[size / cw, 0.0, -cx1 * size / cw], [0.0, size / ch, -cy1 * size / ch]])
     return A, (cy1, cy2, cx1, cx2)
 

@@ -1,0 +1,94 @@
+"""300-VW-sized build benchmark: .pts parsing (wflwv vs np.loadtxt per file) and a full index build.
+
+Generates, in a temp dir that is removed afterwards, a synthetic 300-VW-layout release: the 114
+official IDs, 218,597 ``annot/%06d.pts`` files (CRLF, 3 decimals) and a 2-frame 640x480 ``vid.avi``
+per ID (annotations-only build, ``--verify-decode none``). Prints times and ratios.
+Run: ``python benchmarks/build.py [--frames N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from wflwv.datasets.splits import VW300_CATEGORY_OF  # noqa: E402
+from wflwv.io.pts import read_pts_many  # noqa: E402
+
+
+def generate(root: Path, total: int, seed: int = 0) -> list:
+    """Write the synthetic release; returns the per-video lists of .pts paths."""
+    import cv2
+
+    ids = sorted(VW300_CATEGORY_OF)
+    per = np.full(len(ids), total // len(ids))
+    per[: total - per.sum()] += 1
+    rng = np.random.default_rng(seed)
+    tmpl = "version: 1\r\nn_points:  68\r\n{\r\n" + "%.3f %.3f\r\n" * 68 + "}\r\n"
+    img = np.zeros((480, 640, 3), np.uint8)
+    out = []
+    for vid, n in zip(ids, per):
+        d = root / vid / "annot"
+        d.mkdir(parents=True)
+        vw = cv2.VideoWriter(str(root / vid / "vid.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (640, 480))
+        for _ in range(2):
+            vw.write(img)
+        vw.release()
+        xy = rng.uniform(150, 450, (int(n), 136))
+        paths = []
+        for i in range(int(n)):
+            p = d / f"{i + 1:06d}.pts"
+            with open(p, "w", newline="") as fh:
+                fh.write(tmpl % tuple(xy[i]))
+            paths.append(p)
+        out.append(paths)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=218_597, help="total .pts files (300-VW: 218,597)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="wflwv-bench-300vw-"))
+    try:
+        t0 = time.perf_counter()
+        per_video = generate(tmp / "rel", args.frames)
+        n = sum(len(v) for v in per_video)
+        print(f"generated {n} .pts files in {time.perf_counter() - t0:.1f} s under {tmp}")
+
+        t0 = time.perf_counter()
+        ours = [read_pts_many(v) for v in per_video]
+        t_ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ref = [np.stack([np.loadtxt(p, skiprows=3, max_rows=68) for p in v]) for v in per_video]
+        t_lt = time.perf_counter() - t0
+        same = all(np.array_equal(a, b) for a, b in zip(ours, ref))
+        del ref
+
+        from wflwv.datasets.vw300 import Vw300Builder
+
+        t0 = time.perf_counter()
+        idx = Vw300Builder(tmp / "rel", verify_decode="none", progress=False).build(tmp / "index")
+        t_build = time.perf_counter() - t0
+        print(f"\n{'step':<44} {'seconds':>9} {'us/file':>9} {'ratio':>8}")
+        print(f"{'np.loadtxt per file (baseline)':<44} {t_lt:9.2f} {t_lt / n * 1e6:9.1f} {'x1.00':>8}")
+        print(f"{'wflwv read_pts_many':<44} {t_ours:9.2f} {t_ours / n * 1e6:9.1f} {'x%.2f' % (t_lt / t_ours):>8}")
+        print(f"{'full build, 114 videos, --verify-decode none':<44} {t_build:9.2f} "
+              f"{t_build / n * 1e6:9.1f} {'':>8}")
+        print(f"\nparsed values identical to np.loadtxt: {same}; index: {idx.info['n_videos']} videos, "
+              f"{idx.info['n_frames']} frames; target: ratio >= 10, build < 60 s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

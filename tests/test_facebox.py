@@ -1,0 +1,114 @@
+"""Face boxes for unlabelled video: cut detector, detect-every-k tracker (fake detector), real clip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wflwv.facebox import BoxTracker, GreyHistCut, box_from_landmarks
+from wflwv.facebox.tracker import calibrate, iou
+
+
+class FakeDetector:
+    """Returns scripted detections per call; records calls."""
+
+    def __init__(self, script):
+        self.script, self.calls = list(script), 0
+
+    def detect(self, image, upsample=None):
+        self.calls += 1
+        d = self.script.pop(0) if self.script else []
+        return np.array(d, np.float64).reshape(-1, 5)
+
+
+def face_lm(cx, cy, s=40.0):
+    base = np.array([[-1, -1], [1, -1], [0, 0], [-0.7, 1], [0.7, 1]], float)
+    return base * s / 2 + [cx, cy]
+
+
+def test_cut_detector_fires_on_content_change_only():
+    rng = np.random.default_rng(0)
+    dark = rng.integers(0, 90, (60, 80), dtype=np.uint8)
+    bright = rng.integers(150, 255, (60, 80), dtype=np.uint8)
+    cut = GreyHistCut(threshold=0.35)
+    flags = cut.detect([dark, np.clip(dark.astype(int) + 3, 0, 255).astype(np.uint8), bright, bright])
+    assert flags.tolist() == [False, False, True, False]
+    assert cut.config() == {"name": "grey_hist_hellinger@1", "threshold": 0.35, "bins": 64}
+    assert GreyHistCut.distance(cut.histogram(dark), cut.histogram(dark)) < 1e-6
+    with pytest.raises(ValueError, match="threshold"):
+        GreyHistCut(threshold=0)
+
+
+def test_box_from_landmarks_round_trip():
+    lm = face_lm(100, 80)
+    box = np.array([70.0, 50.0, 130.0, 120.0])
+    np.testing.assert_allclose(box_from_landmarks(lm, calibrate(box, lm)), box)
+    np.testing.assert_allclose(box_from_landmarks(lm + [5, -3], calibrate(box, lm)), box + [5, -3, 5, -3])
+    assert iou(box, box) == 1.0 and iou(box, box + 500) == 0.0
+
+
+def test_tracker_detects_every_k_and_tracks_between():
+    img = np.zeros((200, 200, 3), np.uint8)
+    d = [[60, 50, 140, 130, 1.0]]
+    det = FakeDetector([d] * 10)
+    tr = BoxTracker(det, every=3)
+    sources = []
+    for t in range(7):
+        fb = tr.propose(img)
+        sources.append(fb.source)
+        tr.observe(face_lm(100 + t, 90))
+    assert sources == ["detect", "track", "track", "detect", "track", "track", "detect"]
+    assert det.calls == 3
+    # tracked box follows the landmarks (moved by 1 px per frame)
+    tr.reset()
+    tr.propose(img)
+    tr.observe(face_lm(100, 90))
+    fb = tr.propose(img)
+    np.testing.assert_allclose(fb.box, np.array(d[0][:4]), atol=1e-9)  # same landmarks → same box
+
+
+def test_tracker_lost_face_and_new_track_flags():
+    img = np.zeros((200, 200, 3), np.uint8)
+    near = [[60, 50, 140, 130, 1.0]]
+    other = [[0, 0, 30, 30, 1.0]]
+    det = FakeDetector([near, [], [], near, other])
+    tr = BoxTracker(det, every=1)
+    out = []
+    for _ in range(5):
+        fb = tr.propose(img)
+        out.append((fb.source, fb.found, fb.new_track))
+        tr.observe(face_lm(100, 90) if fb.found else None)
+    assert out == [("detect", True, True), ("none", False, True), ("none", False, True),
+                   ("detect", True, True), ("detect", True, True)]   # last: another face (IoU 0)
+
+
+def test_tracker_resets_at_cut():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 90, (200, 200, 3), dtype=np.uint8)
+    b = rng.integers(160, 255, (200, 200, 3), dtype=np.uint8)
+    det = FakeDetector([[[60, 50, 140, 130, 1.0]]] * 4)
+    tr = BoxTracker(det, every=100, cut_detector=GreyHistCut())
+    seen = []
+    for img in (a, a, b, b):
+        fb = tr.propose(img)
+        seen.append((fb.source, fb.cut, fb.new_track))
+        tr.observe(face_lm(100, 90))
+    assert seen == [("detect", False, True), ("track", False, False), ("detect", True, True),
+                    ("track", False, False)]
+    with pytest.raises(ValueError, match="k >= 1"):
+        BoxTracker(det, every=0)
+
+
+def test_hog_on_real_clip_tracks_with_few_detections(shared):
+    pytest.importorskip("dlib", reason="needs the [dlib] extra")
+    from wflwv.detectors import create
+    from wflwv.realvideo.run import run_clip
+
+    clip = shared("realdata", "videos", "ytc_clm", "1815_01_008_tony_blair.avi")
+    res = run_clip(clip, create("dlib68"), every=10)
+    assert res["meta"]["n_frames"] == 205                     # counted by decoding
+    assert res["found"].all()
+    src = res["source"].tolist()
+    assert src.count("detect") == 21 and src.count("track") == 184
+    assert np.isfinite(res["pred"]).all() and res["pred"].shape == (205, 68, 2)
+    assert not res["cut"].any()                               # one continuous talking head

@@ -1,0 +1,74 @@
+"""``wflwv evaluate``: run detectors over an index, cache predictions, score filters."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("evaluate")
+@click.option("--model", "models", multiple=True, required=True,
+              help="detector registry name with options, e.g. noisy:sigma=0.004 or ldeq:rwr=false; "
+                   "repeatable (each model is its own run)")
+@click.option("--dataset", required=True, help="INDEX_DIR or INDEX_DIR:subset (e.g. build/wflwv:hard)")
+@click.option("--filter", "filters", multiple=True, default=("none",), show_default=True,
+              help="filter spec, repeatable: none, one-euro:min_cutoff=1.0,beta=0.05, kalman, ...")
+@click.option("--weights", default=None, help="checkpoint file (only with a single --model)")
+@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
+@click.option("--out", default="runs", show_default=True, help="RUNS_DIR collecting run sub-directories")
+@click.option("--boxes", default="dataset", show_default=True, help="box source: dataset | gt | detector:<name>")
+@click.option("--limit", default=None, help="smoke-test knob: first N videos, or a fraction such as 0.1")
+@click.option("--batch-size", default=16, show_default=True, type=int, help="videos per detector batch")
+@click.option("--jobs", default=1, show_default=True, type=int, help="local worker processes (shards)")
+@click.option("--decode", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="decode video frames; 'never' is allowed for simulated detectors only")
+@click.option("--backend", default="auto", show_default=True, help="video decoder backend")
+@click.option("--exclude-unreliable/--include-unreliable", default=None,
+              help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
+@click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
+def evaluate(models, dataset, filters, weights, device, out, boxes, limit, batch_size, jobs, decode, backend,
+             exclude_unreliable, seed, progress) -> None:
+    """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
+
+    Each model gets its own run directory under --out, named by its cache key. A rerun of the same
+    configuration reuses (or resumes) the cached predictions and only re-scores the filters.
+
+    \b
+    Examples:
+      wflwv evaluate --model noisy --dataset build/demo --filter none --filter one-euro
+      wflwv evaluate --model ldeq.wflw_v --weights final.pth.tar --dataset build/wflwv:hard \\
+          --device cuda --filter none --filter ema:alpha=0.5 --out runs/
+      wflwv evaluate --model oracle --model bimodal --dataset build/demo --limit 0.25
+    """
+    from wflwv.harness.evaluate import EvalConfig, evaluate as run_eval, parse_limit
+    from wflwv.harness.report import RESULT_COLUMNS  # noqa: F401  (fail early if the harness is broken)
+
+    if weights is not None and len(models) > 1:
+        raise click.UsageError("--weights applies to one model; give one --model per call with --weights")
+    try:
+        lim = parse_limit(limit)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--limit") from None
+    for model in models:
+        cfg = EvalConfig(model=model, dataset=dataset, filters=filters, out=out, weights=weights,
+                         device=device, boxes=boxes, limit=lim, batch_size=batch_size, jobs=jobs,
+                         decode=decode, backend=backend, exclude_unreliable=exclude_unreliable, seed=seed,
+                         progress=progress)
+        try:
+            summary = run_eval(cfg)
+        except (ValueError, KeyError, FileNotFoundError, NotImplementedError) as exc:
+            raise click.ClickException(f"{model}: {exc}") from None
+        _print(summary, out)
+
+
+def _print(summary, out) -> None:
+    sim = "  [SIMULATED]" if summary["simulated"] else ""
+    t = summary["timings_s"]
+    click.echo(f"\n{summary['model']['spec']}{sim} -> {out}/{summary['run']['dir']}  "
+               f"({summary['counts']['n_videos_detected_now']} videos detected now, "
+               f"{summary['counts']['n_videos_cached']} cached; total {t.get('total_s', 0):.1f}s)")
+    click.echo(f"  {'subset':<8} {'filter (* offline)':<36} {'NME io %':>9} {'NME fs %':>9} {'NMF':>8} {'videos':>8}")
+    for r in summary["results"]:
+        label = (r["filter"] if len(r["filter"]) <= 34 else r["filter"][:31] + "...") + ("" if r["causal"] else " *")
+        click.echo(f"  {r['subset']:<8} {label:<36} {r['video_nme.io']:9.3f} {r['video_nme.fs']:9.3f} "
+                   f"{r['nmf']:8.2f} {r['n_videos']:>4}/{r['n_videos_subset']:<3}")

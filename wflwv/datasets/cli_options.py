@@ -1,0 +1,66 @@
+"""Shared click options of ``wflwv build <dataset>`` and the command factory builders use.
+
+IDs are only accepted as ``--video-id=<id>`` (IDs such as ``-3rDiJYQ6CQ`` start with ``-``), never
+as bare arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+import click
+
+
+def common_options(fn: Callable) -> Callable:
+    """Decorate ``fn`` with --root, --out, --verify-decode, --on-error, --backend, ... options."""
+    opts = [
+        click.option("--root", required=True, type=click.Path(exists=True),
+                     help="the unpacked release (or archive, where supported)"),
+        click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+                     help="index folder to write (replaced atomically)"),
+        click.option("--verify-decode", type=click.Choice(["full", "sample", "none"]), default="full",
+                     show_default=True, help="decode every frame and hash it / count all, hash a sample / "
+                                             "trust the annotations (no decode)"),
+        click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
+                     help="stop on the first problem (nothing written) or skip the failing video"),
+        click.option("--backend", type=click.Choice(["auto", "opencv", "decord"]), default="auto",
+                     show_default=True, help="video decoder"),
+        click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
+                     help="per-video decode timeout in seconds (worker process is killed)"),
+        click.option("--video-id", "video_ids", multiple=True, metavar="ID",
+                     help="only these videos; write as --video-id=<ID> (IDs may start with '-')"),
+        click.option("--progress/--no-progress", default=True, help="show a progress bar"),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def make_command(cls, name: str, extra: Callable[[Dict[str, Any]], Dict[str, Any]],
+                 extra_options: List[Callable]) -> click.Command:
+    """A click command that builds ``cls`` with the common options plus ``extra_options``."""
+
+    def run(**kw: Any) -> None:
+        from wflwv.datasets.report import BuildError
+
+        root, out = kw.pop("root"), kw.pop("out")
+        kwargs = extra(kw)
+        kwargs.update(kw)
+        kwargs["video_ids"] = list(kwargs.pop("video_ids") or []) or None
+        try:
+            builder = cls(root, **kwargs)
+            index = builder.build(out)
+        except BuildError as exc:
+            raise click.ClickException(f"{name}: {exc}") from None
+        info = index.info
+        click.echo(f"{name}: {info['n_videos']} videos, {info['n_frames']} frames -> {out} "
+                   f"({info['n_errors']} errors, {info['n_warnings']} warnings in validation.csv; "
+                   f"decoded {builder.stats.get('decoded', 0)}, reused {builder.stats.get('reused', 0)})")
+        for subset, c in info["subsets"].items():
+            click.echo(f"  {subset:>6}: {c['videos']:5d} videos {c['frames']:8d} frames")
+
+    run.__doc__ = f"Index the {name} release at --root into --out (Parquet, validation.csv, README.md card)."
+    fn = common_options(run)
+    for opt in reversed(extra_options):
+        fn = opt(fn)
+    return click.command(name, help=(cls.__doc__ or "").strip().splitlines()[0])(fn)

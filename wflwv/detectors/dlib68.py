@@ -1,0 +1,168 @@
+"""dlib 68-point ERT shape predictor (``dlib68``; extra ``[dlib]``) — a real pretrained baseline.
+
+The model file ``shape_predictor_68_face_landmarks.dat`` comes from the PyPI package
+``face_recognition_models`` (located through the package, never a hard-coded path) and is checked
+against its size and md5 from ``real_models.md`` §1 before use. It was trained on iBUG 300-W:
+**research use (trained on 300-W)**.
+
+The predictor works on whole frames (crop protocol ``none``): :meth:`Dlib68.predict_frames` takes the
+face boxes of the dataset or the GT, or ``boxes=None`` to run dlib's HOG face detector
+(:class:`wflwv.facebox.hog.HogFaceDetector`). A frame where HOG finds no face gets an all-NaN row:
+NaN is the documented "no face" marker here (``coverage`` in ``metrics.md`` §7), and
+:attr:`Dlib68.last_found` says which frames of the last call had a face.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from wflwv.detectors.base import Detector, DetectorCfg
+from wflwv.facebox.hog import DLIB_EXTRA_MSG, HogFaceDetector, import_dlib, to_grey
+
+MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
+MODEL_MD5 = "73fde5e05226548677a050913eed4e04"
+MODEL_SHA256 = "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
+MODEL_BYTES = 99_693_937
+LICENSE = "research use (trained on 300-W)"
+_VERIFIED: Dict[Tuple[str, int, int], bool] = {}
+
+
+def model_path() -> Path:
+    """Location of the 68-point model inside the installed ``face_recognition_models`` package."""
+    try:
+        import face_recognition_models as frm  # its __init__ needs pkg_resources (setuptools)
+
+        return Path(frm.pose_predictor_model_location())
+    except ImportError as exc:
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError(f"dlib68 {DLIB_EXTRA_MSG}") from exc
+        # Same file the package's own locator returns; only its pkg_resources import failed.
+        return Path(list(spec.submodule_search_locations)[0]) / "models" / MODEL_FILE
+
+
+def verify_model(path: Path, md5: str = MODEL_MD5, size: int = MODEL_BYTES) -> Path:
+    """Check the model file's size and md5 (cached per path/mtime); raise with the fix on mismatch."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"dlib68 model {path} does not exist; reinstall the [dlib] extra "
+                                f"(pip install --force-reinstall face_recognition_models)")
+    st = path.stat()
+    key = (str(path), st.st_size, int(st.st_mtime_ns))
+    if _VERIFIED.get(key):
+        return path
+    if st.st_size != size:
+        raise ValueError(f"dlib68 model {path} has {st.st_size} bytes, expected {size} "
+                         f"({MODEL_FILE} from face_recognition_models 0.3.0); wrong or truncated file")
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    if h.hexdigest() != md5:
+        raise ValueError(f"dlib68 model {path} has md5 {h.hexdigest()}, expected {md5}; "
+                         f"reinstall face_recognition_models or pass the genuine {MODEL_FILE}")
+    _VERIFIED[key] = True
+    return path
+
+
+def _box_to_rect(dlib: Any, box: np.ndarray) -> Any:
+    b = np.asarray(box, np.float64)
+    if b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
+        raise ValueError(f"face box {b.tolist()} must be finite x1 y1 x2 y2 with x2 > x1, y2 > y1")
+    return dlib.rectangle(int(round(b[0])), int(round(b[1])), int(round(b[2])), int(round(b[3])))
+
+
+class Dlib68(Detector):
+    """dlib's 68-point predictor on whole frames; boxes given, or found by HOG when ``None``."""
+
+    def __init__(self, cfg: DetectorCfg, path: Path, face_detector: Optional[HogFaceDetector] = None):
+        super().__init__(cfg)
+        dlib = import_dlib("dlib68")
+        self._dlib = dlib
+        self.path = verify_model(path)
+        self._predictor = dlib.shape_predictor(str(self.path))
+        self._face_detector = face_detector
+        self.last_found: np.ndarray = np.zeros(0, bool)
+
+    @property
+    def face_detector(self) -> HogFaceDetector:
+        """The HOG detector used when no box is given (created on first use)."""
+        if self._face_detector is None:
+            o = self.cfg.options
+            self._face_detector = HogFaceDetector(upsample=o.get("upsample", 0),
+                                                  retry_upsample=o.get("retry_upsample", 1),
+                                                  max_side=o.get("det_max_side"))
+        return self._face_detector
+
+    def predict_box(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """68 iBUG points ``[68, 2]`` (float64, 0-based frame px) for one face box ``x1 y1 x2 y2``."""
+        shape = self._predictor(to_grey(image), _box_to_rect(self._dlib, box))
+        return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+
+    def predict_image(self, image: np.ndarray, box: Optional[np.ndarray] = None
+                      ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """``(landmarks [68, 2] or None, box or None)``; with ``box=None`` HOG picks the largest face."""
+        grey = to_grey(image)
+        if box is None:
+            dets = self.face_detector.detect(grey)
+            if len(dets) == 0:
+                return None, None
+            box = dets[0, :4]
+        return self.predict_box(grey, box), np.asarray(box, np.float64)
+
+    def predict_frames(self, frames: Sequence[np.ndarray], boxes: Optional[np.ndarray] = None,
+                       state: Any = None, gt: Optional[np.ndarray] = None,
+                       keys: Optional[Sequence[Tuple[str, int]]] = None) -> Tuple[np.ndarray, Any]:
+        """``[B, 68, 2]`` landmarks for RGB frames; rows of frames without a face (HOG) are NaN.
+
+        ``boxes`` is ``[B, 4]`` (x1 y1 x2 y2) or None; a row of NaNs in ``boxes`` also asks HOG.
+        """
+        out = np.full((len(frames), 68, 2), np.nan)
+        found: List[bool] = []
+        for i, frame in enumerate(frames):
+            box = None if boxes is None else np.asarray(boxes[i], np.float64)
+            if box is not None and np.isnan(box).all():
+                box = None
+            try:
+                lm, _ = self.predict_image(frame, box)
+            except ValueError as exc:
+                where = f"frame {keys[i]}" if keys is not None else f"frame {i} of the batch"
+                raise ValueError(f"dlib68, {where}: {exc}") from None
+            if lm is not None:
+                out[i] = lm
+            found.append(lm is not None)
+        self.last_found = np.array(found, bool)
+        return out, state
+
+
+def create(name: str = "dlib68", weights: Optional[str] = None, device: str = "cpu", dtype: Any = None,
+           **options: Any) -> Dlib68:
+    """Registry factory for ``dlib68`` (options: ``upsample``, ``retry_upsample``, ``det_max_side``).
+
+    ``weights`` may point at a copy of the model file (e.g. Debian ``libdlib-data``); it must be
+    byte-identical to the PyPI model (size and md5 are checked).
+    """
+    if device not in ("cpu", None):
+        raise ValueError(f"dlib68 runs on the CPU only; got device={device!r}")
+    known = {"upsample", "retry_upsample", "det_max_side"}
+    unknown = set(options) - known
+    if unknown:
+        raise ValueError(f"dlib68: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
+    import_dlib("dlib68")
+    path = Path(weights) if weights else model_path()
+    cfg = DetectorCfg(
+        name=name, family="dlib68", landmark_scheme="ibug68", num_landmarks=68, input_size=0,
+        crop_protocol="none", color_order="GREY", weights_sha256=MODEL_SHA256,
+        weights_bytes=MODEL_BYTES, weights_license=LICENSE,
+        paper="Kazemi & Sullivan, One Millisecond Face Alignment with an Ensemble of Regression "
+              "Trees, CVPR 2014",
+        origin_repo="davisking/dlib (model via PyPI face_recognition_models 0.3.0)",
+        extra="dlib", notes="boxes: dataset/GT or dlib HOG (upsample 0, retry 1 under 800 px); "
+                            "NaN rows = no face",
+        options=dict(options))
+    return Dlib68(cfg, path)

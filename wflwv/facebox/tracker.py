@@ -1,0 +1,167 @@
+"""Detect-every-k face boxes with tracking from the previous frame's landmarks.
+
+:class:`BoxTracker` is driven frame by frame: ``propose(image)`` returns the face box for the frame
+(:class:`FrameBox`), the caller predicts landmarks in it and hands them back with ``observe(lm)``.
+
+- A **detection** runs on the first frame, every ``every`` frames, after a scene cut, and on every
+  frame while no face is tracked. A detection that finds no face marks the frame ``found=False``
+  (excluded from metrics, counted) and drops the track.
+- In between, the box is **tracked**: it is the previous landmarks' bounding box mapped through the
+  box↔landmark relation measured at the last detection (``box_from_landmarks``), so the predictor
+  sees boxes of the kind it was trained on.
+- ``new_track`` is set where a segment must start: after a cut, after frames without a face, and
+  when a detection does not overlap the tracked face (IoU < ``min_iou``, another face).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+
+@dataclass
+class FrameBox:
+    """The box source's decision for one frame."""
+
+    index: int
+    box: Optional[np.ndarray]    # [4] x1 y1 x2 y2 frame px, None when no face was found
+    source: str                  # "detect" | "track" | "none"
+    new_track: bool              # a new segment starts at this frame
+    cut: bool = False            # the cut detector fired between the previous frame and this one
+    cut_distance: float = 0.0
+    score: float = float("nan")  # detector score on detection frames
+
+    @property
+    def found(self) -> bool:
+        """Whether the frame has a face box (and hence a prediction)."""
+        return self.box is not None
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two ``x1 y1 x2 y2`` boxes."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _lm_box(lm: np.ndarray) -> np.ndarray:
+    """Centre x, centre y, width, height of the landmarks' bounding box."""
+    lo, hi = lm.min(axis=0), lm.max(axis=0)
+    return np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[0] - lo[0], hi[1] - lo[1]])
+
+
+def calibrate(box: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """Relation ``[offx, offy, sx, sy]`` of a face box to landmarks, in landmark-box units."""
+    cx, cy, w, h = _lm_box(lm)
+    w, h = max(w, 1e-6), max(h, 1e-6)
+    bx, by = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return np.array([(bx - cx) / w, (by - cy) / h, (box[2] - box[0]) / w, (box[3] - box[1]) / h])
+
+
+def box_from_landmarks(lm: np.ndarray, calib: Optional[np.ndarray] = None) -> np.ndarray:
+    """Face box ``x1 y1 x2 y2`` from landmarks ``[N, 2]`` via a :func:`calibrate` relation.
+
+    Without ``calib`` the landmark bounding box itself is returned.
+    """
+    cx, cy, w, h = _lm_box(np.asarray(lm, np.float64))
+    ox, oy, sx, sy = (0.0, 0.0, 1.0, 1.0) if calib is None else calib
+    bx, by, bw, bh = cx + ox * w, cy + oy * h, sx * w, sy * h
+    return np.array([bx - bw / 2, by - bh / 2, bx + bw / 2, by + bh / 2])
+
+
+class BoxTracker:
+    """Face box source for one clip at a time (call :meth:`reset` between clips)."""
+
+    def __init__(self, face_detector: Any, every: int = 5, cut_detector: Any = None,
+                 min_iou: float = 0.3, min_size: float = 8.0):
+        if int(every) < 1:
+            raise ValueError(f"every={every}: detect-every-k needs k >= 1 (1 = detect on every frame)")
+        self.face_detector = face_detector
+        self.every = int(every)
+        self.cut_detector = cut_detector
+        self.min_iou = float(min_iou)
+        self.min_size = float(min_size)
+        self.reset()
+
+    def config(self) -> Dict[str, Any]:
+        """Settings recorded with results: detector, k, cut detector, IoU rule."""
+        det = getattr(self.face_detector, "config", lambda: {"name": type(self.face_detector).__name__})
+        cut = self.cut_detector.config() if self.cut_detector is not None else None
+        return {"face_detector": det(), "every": self.every, "cut_detector": cut,
+                "min_iou": self.min_iou, "min_size": self.min_size, "track_from": "previous_landmarks"}
+
+    def reset(self) -> None:
+        """Forget the track, the calibration and the cut detector's previous frame."""
+        self.index_ = -1
+        self.last_box_: Optional[np.ndarray] = None
+        self.last_lm_: Optional[np.ndarray] = None
+        self.calib_: Optional[np.ndarray] = None
+        self.since_detect_ = 0
+        self.pending_: Optional[FrameBox] = None
+        if self.cut_detector is not None:
+            self.cut_detector.reset()
+
+    def _detect(self, image: np.ndarray, cut: bool, dist: float) -> FrameBox:
+        dets = self.face_detector.detect(image)
+        tracked = self.last_box_ if self.last_lm_ is not None else None
+        if len(dets) == 0:
+            self.last_box_ = self.last_lm_ = None
+            return FrameBox(self.index_, None, "none", True, cut, dist)
+        pick, new = 0, True
+        if tracked is not None and not cut:
+            overlaps = [iou(tracked, d[:4]) for d in dets]
+            best = int(np.argmax(overlaps))
+            if overlaps[best] >= self.min_iou:
+                pick, new = best, False
+        self.since_detect_ = 0
+        self.calib_ = None                      # re-measured in observe()
+        box = dets[pick, :4].copy()
+        self.last_box_ = box
+        return FrameBox(self.index_, box, "detect", new, cut, dist, float(dets[pick, 4]))
+
+    def propose(self, image: np.ndarray, grey: Optional[np.ndarray] = None) -> FrameBox:
+        """The face box for the next frame of the clip (RGB or grey uint8 image)."""
+        self.index_ += 1
+        cut, dist = False, 0.0
+        if self.cut_detector is not None:
+            from wflwv.facebox.hog import to_grey
+
+            cut, dist = self.cut_detector.step(grey if grey is not None else to_grey(image))
+            cut = bool(cut) and self.index_ > 0
+        tracking = self.last_lm_ is not None and self.calib_ is not None
+        if cut or not tracking or self.since_detect_ + 1 >= self.every:
+            fb = self._detect(image, cut, dist)
+        else:
+            box = box_from_landmarks(self.last_lm_, self.calib_)
+            h, w = image.shape[:2]
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            small = min(box[2] - box[0], box[3] - box[1]) < self.min_size
+            if small or not (0 <= cx < w and 0 <= cy < h):   # lost: face left the frame or collapsed
+                self.last_lm_ = None
+                fb = self._detect(image, cut, dist)
+                fb.new_track = True
+            else:
+                self.since_detect_ += 1
+                self.last_box_ = box
+                fb = FrameBox(self.index_, box, "track", False, cut, dist)
+        self.pending_ = fb
+        return fb
+
+    def observe(self, landmarks: Optional[np.ndarray]) -> None:
+        """Hand back the landmarks predicted in the proposed box (None/NaN: the face was lost)."""
+        fb, self.pending_ = self.pending_, None
+        if fb is None:
+            raise RuntimeError("observe() called without a preceding propose()")
+        if fb.box is None or landmarks is None or not np.isfinite(landmarks).all():
+            self.last_lm_ = None
+            return
+        lm = np.asarray(landmarks, np.float64)
+        if fb.source == "detect":
+            self.calib_ = calibrate(fb.box, lm)
+        self.last_lm_ = lm

@@ -1,0 +1,218 @@
+"""Run directories: the prediction cache, resume, and the record format of every run file.
+
+A run directory lives in ``RUNS_DIR/<dataset>-<model>-<key12>`` where ``key`` is the SHA-256 of
+the **cache key fields** (detector name + resolved options, weights SHA-256, crop protocol, box
+source, landmark scheme, index fingerprint, run format)::
+
+    config.json            the key fields, the full detector cfg and the index SHA (written once)
+    shards/<video>.parquet raw predictions of one video, committed atomically when it finishes
+    predictions.parquet    all cached videos: video_id, frame_index, landmarks (float32 list, x y)
+    frame_errors.parquet   per (filter, video, frame) errors        } rewritten by every
+    video_metrics.parquet  per (filter, video) metrics              } evaluate call, from
+    summary.json / .md     provenance + per subset x filter metrics  } the cache alone
+
+A rerun of the same configuration skips videos whose shard exists (resume after a kill). A
+directory whose recorded configuration does not hash to its key, or whose index SHA differs
+from the index being evaluated (the index was rebuilt), raises :class:`RunDirError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+import numpy as np
+
+from wflwv.io.atomic import atomic_write_json, atomic_write_parquet
+
+RUN_FORMAT = 1
+KEY_FIELDS = ("run_format", "dataset", "index_fingerprint", "detector", "detector_options",
+              "weights_sha256", "crop_protocol", "box_source", "landmark_scheme")
+
+
+class RunDirError(ValueError):
+    """A run directory that is inconsistent with its key or with the index being evaluated."""
+
+
+def cache_key(fields: Dict[str, Any]) -> str:
+    """Full hex SHA-256 over the canonical JSON of the :data:`KEY_FIELDS` of ``fields``."""
+    missing = [k for k in KEY_FIELDS if k not in fields]
+    if missing:
+        raise RunDirError(f"cache key fields missing: {missing}")
+    blob = json.dumps({k: fields[k] for k in KEY_FIELDS}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")[:60] or "x"
+
+
+def run_name(fields: Dict[str, Any]) -> str:
+    """Directory name ``<dataset>-<detector>-<key[:12]>`` for the key ``fields``."""
+    return f"{_slug(str(fields['dataset']))}-{_slug(str(fields['detector']))}-{cache_key(fields)[:12]}"
+
+
+def index_sha(index_dir: Path) -> str:
+    """SHA-256 over ``videos.parquet`` and ``frames.parquet`` of an index (detects rebuilds)."""
+    h = hashlib.sha256()
+    for name in ("videos.parquet", "frames.parquet"):
+        with open(Path(index_dir) / name, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def shard_file_name(video_id: str) -> str:
+    """A file-system-safe, collision-free file name for one video's shard."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", video_id)
+    if safe != video_id or safe.startswith("."):
+        safe = f"{safe}-{hashlib.sha256(video_id.encode()).hexdigest()[:8]}"
+    return safe + ".parquet"
+
+
+def predictions_table(video_ids: List[str], frame_index: List[np.ndarray], landmarks: List[np.ndarray]):
+    """A pyarrow table (video_id, frame_index, landmarks float32[2N]) for ragged predictions."""
+    import pyarrow as pa
+
+    if not landmarks:
+        return pa.table({"video_id": pa.array([], pa.string()), "frame_index": pa.array([], pa.int32()),
+                         "landmarks": pa.array([], pa.list_(pa.float32()))})
+    n2 = int(landmarks[0].shape[1] * 2)
+    vid = np.concatenate([np.full(len(lm), v, dtype=object) for v, lm in zip(video_ids, landmarks)])
+    fi = np.concatenate(frame_index).astype(np.int32)
+    flat = np.concatenate([lm.reshape(len(lm), -1) for lm in landmarks]).astype(np.float32)
+    lm_arr = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), n2)
+    return pa.table({"video_id": pa.array(vid, pa.string()), "frame_index": pa.array(fi), "landmarks": lm_arr})
+
+
+def read_predictions(path: Path) -> Dict[str, np.ndarray]:
+    """``{video_id: [T, N, 2] float64}`` from a predictions Parquet file (frames in file order)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    if table.num_rows == 0:
+        return {}
+    col = table.column("landmarks").combine_chunks()
+    n2 = col.type.list_size
+    flat = col.values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, n2 // 2, 2)
+    vids = table.column("video_id").to_numpy(zero_copy_only=False)
+    out: Dict[str, np.ndarray] = {}
+    change = np.flatnonzero(vids[1:] != vids[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(vids)]])
+    for s, e in zip(starts, ends):
+        out[str(vids[s])] = flat[s:e]
+    return out
+
+
+class RunDir:
+    """One run directory: open (checking it) or create, commit videos, read the cache."""
+
+    def __init__(self, path: Path, config: Dict[str, Any]):
+        self.path = Path(path)
+        self.config = config
+
+    @property
+    def key(self) -> str:
+        """The full cache key of this run."""
+        return self.config["key"]
+
+    @classmethod
+    def open(cls, runs_dir, fields: Dict[str, Any], extra: Dict[str, Any]) -> "RunDir":
+        """Open ``runs_dir/<run_name>`` for ``fields`` (creating it); ``extra`` must match if present.
+
+        ``extra`` holds facts that are not part of the key but must not change under a cached run
+        (``index_sha``); a mismatch raises :class:`RunDirError` before anything is written.
+        """
+        key = cache_key(fields)
+        path = Path(runs_dir) / run_name(fields)
+        cfg_path = path / "config.json"
+        if cfg_path.is_file():
+            run = cls.load(path)
+            stored = run.config
+            if stored.get("key") != key:
+                raise RunDirError(f"run directory {path} was recorded for another configuration "
+                                  f"(key {str(stored.get('key'))[:12]} != {key[:12]}); delete it or use "
+                                  f"another --out")
+            for name, value in extra.items():
+                if stored.get(name) != value:
+                    raise RunDirError(
+                        f"run directory {path} recorded {name}={stored.get(name)!r} but the current "
+                        f"value is {value!r}: the index was rebuilt since these predictions were "
+                        f"cached. Delete {path} (or use another --out) to re-run from scratch.")
+            return run
+        config = {"run_format": RUN_FORMAT, "key": key, "key_fields": {k: fields[k] for k in KEY_FIELDS}}
+        config.update(extra)
+        atomic_write_json(cfg_path, config)
+        (path / "shards").mkdir(parents=True, exist_ok=True)
+        return cls(path, config)
+
+    @classmethod
+    def load(cls, path) -> "RunDir":
+        """Open an existing run directory and verify that its config hashes to its recorded key."""
+        path = Path(path)
+        cfg_path = path / "config.json"
+        if not cfg_path.is_file():
+            raise RunDirError(f"{path} is not a wflwv run directory (no config.json)")
+        config = json.loads(cfg_path.read_text())
+        fmt = int(config.get("run_format", 0))
+        if fmt > RUN_FORMAT:
+            raise RunDirError(f"run {path} has format {fmt}, newer than this wflwv reads ({RUN_FORMAT}); "
+                              f"upgrade wflwv")
+        fields = config.get("key_fields", {})
+        if "key" not in config or cache_key(fields) != config["key"] or \
+                not path.name.endswith(config["key"][:12]):
+            raise RunDirError(f"run directory {path}: its recorded configuration does not match its key "
+                              f"(config.json edited or the directory renamed); delete it and re-run")
+        return cls(path, config)
+
+    # ---- the prediction cache -------------------------------------------------------------------
+    def shard_path(self, video_id: str) -> Path:
+        """Shard file of ``video_id``."""
+        return self.path / "shards" / shard_file_name(video_id)
+
+    def done(self, video_ids: Iterable[str]) -> List[str]:
+        """The subset of ``video_ids`` whose predictions are committed."""
+        return [v for v in video_ids if self.shard_path(v).is_file()]
+
+    def commit_video(self, video_id: str, frame_index: np.ndarray, landmarks: np.ndarray) -> None:
+        """Write one finished video's predictions atomically (the unit of resume)."""
+        atomic_write_parquet(self.shard_path(video_id),
+                             predictions_table([video_id], [frame_index], [landmarks]))
+
+    def load_videos(self, video_ids: Iterable[str]) -> Dict[str, np.ndarray]:
+        """``{video_id: [T, N, 2]}`` for cached ``video_ids`` (from predictions.parquet when current)."""
+        wanted = list(video_ids)
+        merged = self.path / "predictions.parquet"
+        out: Dict[str, np.ndarray] = {}
+        if merged.is_file():
+            allp = read_predictions(merged)
+            out = {v: allp[v] for v in wanted if v in allp}
+        for v in wanted:
+            if v not in out:
+                p = self.shard_path(v)
+                if not p.is_file():
+                    raise RunDirError(f"video {v!r} has no cached predictions in {self.path}")
+                out.update(read_predictions(p))
+        return out
+
+    def cached_video_ids(self) -> List[str]:
+        """IDs of every video with a committed shard (sorted by shard file name)."""
+        import pyarrow.parquet as pq
+
+        ids = []
+        for p in sorted((self.path / "shards").glob("*.parquet")):
+            col = pq.read_table(p, columns=["video_id"]).column("video_id")
+            if len(col):
+                ids.append(str(col[0].as_py()))
+        return ids
+
+    def write_merged(self, order: List[str]) -> Dict[str, np.ndarray]:
+        """Rewrite predictions.parquet with the cached videos in ``order``; returns them."""
+        preds = self.load_videos(order)
+        table = predictions_table(order, [np.arange(len(preds[v])) for v in order], [preds[v] for v in order])
+        atomic_write_parquet(self.path / "predictions.parquet", table)
+        return preds

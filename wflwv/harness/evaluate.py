@@ -1,0 +1,198 @@
+"""``evaluate``: detector over an index → cached predictions → filters → metrics → run files.
+
+Stages (each timed in the summary): resolve (index, filters, detector, run dir), detect (decode
++ inference for videos not yet cached, one shard at a time through an executor, each finished
+video committed atomically), merge (predictions.parquet), score (every filter over every cached
+video, from the cache only), write (Parquet + summary JSON/Markdown, all atomic).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from wflwv.harness.boxes import check_box_source
+from wflwv.harness.cache import RUN_FORMAT, RunDir, index_sha
+from wflwv.harness.executor import Executor, LocalExecutor, make_shards
+from wflwv.harness.shard import ShardSpec, get_detector, run_shard
+
+SUMMARY_FORMAT = 1
+
+
+@dataclass
+class EvalConfig:
+    """Settings of one ``evaluate`` run (one model); see ``wflwv evaluate --help``."""
+
+    model: str
+    dataset: str                       # INDEX_DIR or INDEX_DIR:subset
+    filters: Sequence[str] = ("none",)
+    out: str = "runs"
+    weights: Optional[str] = None
+    device: str = "cpu"
+    boxes: str = "dataset"
+    limit: Optional[Union[int, float]] = None
+    batch_size: int = 16
+    shard_size: int = 32
+    jobs: int = 1
+    decode: str = "auto"               # auto | always | never (never: simulated detectors only)
+    backend: str = "auto"
+    exclude_unreliable: Optional[bool] = None   # None: exclude when the index flags any frame
+    seed: int = 0
+    progress: bool = True
+    executor: Optional[Executor] = field(default=None, repr=False)
+
+
+def split_dataset(spec: str) -> Tuple[str, Optional[str]]:
+    """``"DIR:subset"`` → ``("DIR", "subset")``; a bare existing directory has no subset."""
+    p = Path(spec)
+    if p.is_dir() or ":" not in spec:
+        return spec, None
+    path, _, subset = spec.rpartition(":")
+    return path, (subset or None)
+
+
+def apply_limit(video_ids: List[str], limit: Optional[Union[int, float]]) -> List[str]:
+    """First ``limit`` videos (a count ≥ 1) or the first ``ceil(f·n)`` for a fraction 0 < f < 1."""
+    if limit is None:
+        return list(video_ids)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
+        raise ValueError(f"--limit must be a count >= 1 or a fraction in (0, 1), got {limit!r}")
+    if isinstance(limit, float) and limit < 1:
+        return list(video_ids[:max(1, math.ceil(limit * len(video_ids)))])
+    if isinstance(limit, float) and not limit.is_integer():
+        raise ValueError(f"--limit {limit} is neither a fraction below 1 nor a whole count")
+    return list(video_ids[:int(limit)])
+
+
+def parse_limit(text: Optional[str]) -> Optional[Union[int, float]]:
+    """CLI ``--limit`` text → int count or float fraction."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"--limit {text!r} must be a count (e.g. 10) or a fraction (e.g. 0.1)") from None
+
+
+def make_filters(specs: Sequence[str]) -> List[Any]:
+    """Validated filter instances for CLI specs (bad names/params/duplicates raise before any work)."""
+    from wflwv.filters import parse_filter_specs
+
+    return parse_filter_specs(list(specs) or ["none"])
+
+
+def filter_info(f: Any) -> Dict[str, Any]:
+    """Id, parameters and causality of a filter instance for the results JSON."""
+    params = f.get_params() if hasattr(f, "get_params") else {}
+    fid = getattr(f, "id", type(f).__name__)
+    return {"id": fid, "name": fid.partition(":")[0], "class": type(f).__name__,
+            "causal": bool(getattr(f, "causal", True)), "variant": getattr(f, "variant", None),
+            "params": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                       for k, v in params.items()}}
+
+
+def _weights_sha(cfg, weights: Optional[str]) -> Optional[str]:
+    if weights is None:
+        return cfg.weights_sha256
+    from wflwv.io.atomic import sha256_file
+
+    return sha256_file(weights)
+
+
+def _detector_dict(cfg) -> Dict[str, Any]:
+    d = cfg.to_dict()
+    d["mean"], d["std"] = list(d["mean"]), list(d["std"])
+    return d
+
+
+def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
+    """Run one model over an index and write its run directory; returns the summary dict."""
+    from wflwv.datasets.index import load_index
+    from wflwv.detectors import parse_options
+
+    timings: Dict[str, float] = {}
+    t0 = time.perf_counter()
+    index_dir, subset = split_dataset(cfg.dataset)
+    index = load_index(index_dir)
+    all_ids = index.video_ids(subset)
+    selected = apply_limit(all_ids, cfg.limit)
+    if not selected:
+        raise ValueError(f"no videos to evaluate in {cfg.dataset} (subset {subset or 'all'})")
+    filters = make_filters(cfg.filters)
+    box_source = check_box_source(cfg.boxes)
+    model, options = parse_options(cfg.model)
+    detector = get_detector(model, options, cfg.weights, cfg.device)
+    dcfg = detector.cfg
+    if cfg.decode not in ("auto", "always", "never"):
+        raise ValueError(f"decode must be auto, always or never, got {cfg.decode!r}")
+    if cfg.decode == "never" and not dcfg.needs_gt:
+        raise ValueError(f"decode='never' only works for simulated detectors; {model!r} needs pixels")
+    decode = cfg.decode != "never"
+    exclude = cfg.exclude_unreliable
+    if exclude is None:
+        exclude = bool(index.frames["unreliable"].any()) if "unreliable" in index.frames else False
+    fields = {
+        "run_format": RUN_FORMAT, "dataset": index.dataset, "index_fingerprint": index.fingerprint,
+        "detector": model, "detector_options": dict(sorted(dcfg.options.items() or options.items())),
+        "weights_sha256": _weights_sha(dcfg, cfg.weights), "crop_protocol": dcfg.crop_protocol,
+        "box_source": box_source, "landmark_scheme": dcfg.landmark_scheme,
+    }
+    extra = {"index_sha": index_sha(index.path), "simulated": bool(dcfg.simulated),
+             "detector_cfg": _detector_dict(dcfg)}
+    run = RunDir.open(cfg.out, fields, {"index_sha": extra["index_sha"]})
+    timings["resolve_s"] = time.perf_counter() - t0
+
+    # ---- detect: only videos not yet cached --------------------------------------------------
+    t1 = time.perf_counter()
+    already = set(run.done(selected))
+    todo = [v for v in selected if v not in already]
+    executor = cfg.executor or LocalExecutor(cfg.jobs)
+    inline = executor.workers <= 1
+    shards = make_shards(todo, cfg.shard_size if not inline else max(len(todo), 1))
+    specs = [ShardSpec(index_dir=str(index.path), video_ids=tuple(s), model=model,
+                       options=tuple(sorted(options.items())), run_dir=str(run.path), weights=cfg.weights,
+                       device=cfg.device, box_source=box_source, batch_size=cfg.batch_size,
+                       decode=decode, backend=cfg.backend, progress=cfg.progress and inline)
+             for s in shards if s]
+    detect_stats: Dict[str, float] = {"videos": 0, "frames": 0, "calls": 0, "decode_s": 0.0,
+                                      "detect_s": 0.0, "commit_s": 0.0}
+    bar = None
+    if cfg.progress and not inline and specs:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"{model} videos", unit="video")
+    for res in executor.map(run_shard, specs):
+        for k in detect_stats:
+            detect_stats[k] += res.get(k, 0)
+        if bar is not None:
+            bar.update(res["videos"])
+    if bar is not None:
+        bar.close()
+    timings["detect_s"] = time.perf_counter() - t1
+    timings.update({f"detect.{k}": v for k, v in detect_stats.items() if k.endswith("_s")})
+
+    # ---- merge + score every cached video of this index ---------------------------------------
+    from wflwv.harness.report import score_and_write
+
+    index_order = index.video_ids(None)
+    cached = set(run.done(index_order))
+    order = [v for v in index_order if v in cached]
+    t2 = time.perf_counter()
+    preds = run.write_merged(order)
+    timings["merge_s"] = time.perf_counter() - t2
+    context = {
+        "model": cfg.model, "model_name": model, "options": options, "index": index, "subset": subset,
+        "selected": selected, "all_ids": all_ids, "limit": cfg.limit, "exclude_unreliable": exclude,
+        "decode": decode, "backend": cfg.backend, "device": cfg.device, "seed": cfg.seed,
+        "fields": fields, "extra": extra, "detect_stats": detect_stats, "n_new_videos": len(todo),
+        "batch_size": cfg.batch_size, "jobs": executor.workers,
+    }
+    return score_and_write(run, preds, order, filters, dcfg, context, timings, t0)

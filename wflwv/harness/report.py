@@ -1,0 +1,160 @@
+"""Score the cache of a run directory and write its result files (Parquet, JSON, Markdown).
+
+``frame_errors.parquet``: filter, video_id, subset, frame_index, nme_io, nme_fs (percent),
+flicker (NMF units, NaN where no transition), valid. ``video_metrics.parquet``: filter,
+video_id, subset, nme_io, nme_fs, nmf, lag, n_frames, n_valid, n_transitions, skipped.
+``summary.json``: provenance (anchors §1) and one result row per subset × filter.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, metric_meta, score
+from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
+
+SUMMARY_FORMAT = 1
+RESULT_COLUMNS = ("video_nme.io", "video_nme.fs", "nmf", "fr@0.10", "auc@0.10", "lag_frames")
+
+
+def _decoder(decode: bool, backend: str) -> Dict[str, Any]:
+    if not decode:
+        return {"backend": "none (simulated detector reads GT; video not decoded)", "version": None}
+    from wflwv.io.video import backend_version, resolve_backend
+
+    name = resolve_backend(backend)
+    return {"backend": name, "version": backend_version(name)}
+
+
+def score_all(run_preds: Dict[str, np.ndarray], order: Sequence[str], filters: Sequence[Any], dcfg,
+              index, exclude_unreliable: bool):
+    """Ragged inputs plus per-filter ``(info, per_video, per_frame)`` for every filter."""
+    from wflwv.harness.evaluate import filter_info
+
+    rg = build_ragged(index, order, run_preds, dcfg.landmark_scheme, exclude_unreliable)
+    scored = []
+    for f in filters:
+        t = time.perf_counter()
+        y = apply_filter(f, rg)
+        tf = time.perf_counter() - t
+        pv, pf = score(rg, y)
+        scored.append((filter_info(f), pv, pf, tf, time.perf_counter() - t - tf))
+    return rg, scored
+
+
+def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
+    """One aggregate dict per subset × filter (plus ``all`` when several subsets are cached)."""
+    subs = np.asarray(rg.subsets)
+    groups = {s: np.flatnonzero(subs == s) for s in sorted(set(rg.subsets))}
+    if len(groups) > 1:
+        groups["all"] = np.arange(len(rg.video_ids))
+    rows = []
+    for subset, pos in groups.items():
+        n_sub = len(index.video_ids(None if subset == "all" else subset))
+        for info, pv, pf, _, _ in scored:
+            row = {"subset": subset, "filter": info["id"], "causal": info["causal"],
+                   "filter_params": info["params"], "n_videos_subset": n_sub,
+                   "complete": bool(len(pos) == n_sub)}
+            row.update(aggregate(pv, pf, rg, pos, seed=seed))
+            rows.append(row)
+    return rows
+
+
+def _frames_table(rg, scored):
+    import pandas as pd
+
+    lens = np.diff(rg.offsets)
+    vid = np.repeat(np.asarray(rg.video_ids, dtype=object), lens)
+    sub = np.repeat(np.asarray(rg.subsets, dtype=object), lens)
+    fi = np.concatenate([np.arange(n) for n in lens]) if len(lens) else np.zeros(0, int)
+    parts = []
+    for info, _, pf, _, _ in scored:
+        parts.append(pd.DataFrame({"filter": info["id"], "video_id": vid, "subset": sub,
+                                   "frame_index": fi.astype(np.int32), "nme_io": pf["nme_io"],
+                                   "nme_fs": pf["nme_fs"], "flicker": pf["flicker"], "valid": rg.valid}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _videos_table(rg, scored):
+    import pandas as pd
+
+    parts = []
+    for info, pv, _, _, _ in scored:
+        d = {"filter": info["id"], "video_id": rg.video_ids, "subset": rg.subsets}
+        d.update({k: pv[k] for k in ("nme_io", "nme_fs", "nmf", "lag", "n_frames", "n_valid",
+                                     "n_transitions", "skipped")})
+        parts.append(pd.DataFrame(d))
+    return pd.concat(parts, ignore_index=True)
+
+
+def render_markdown(summary: Dict[str, Any]) -> str:
+    """A small Markdown table of a run summary's result rows."""
+    sim = " — **SIMULATED detector**" if summary["simulated"] else ""
+    lines = [f"# {summary['model']['spec']} on {summary['dataset']['name']}{sim}", "",
+             f"run `{summary['run']['dir']}` · boxes `{summary['protocol']['box_source']}` · "
+             f"crop `{summary['protocol']['crop_protocol']}` · wflwv {summary['wflwv_git']}", "",
+             "| subset | filter | causal | NME io % ↓ | NME fs % ↓ | NMF ↓ | FR@0.10 % ↓ | AUC@0.10 ↑ | lag ↓ "
+             "| videos | frames |", "|" + "---|" * 11]
+    for r in summary["results"]:
+        lines.append(f"| {r['subset']} | {r['filter']} | {'yes' if r['causal'] else 'no'} | "
+                     f"{r['video_nme.io']:.3f} | {r['video_nme.fs']:.3f} | {r['nmf']:.2f} | "
+                     f"{r['fr@0.10']:.2f} | {r['auc@0.10']:.4f} | {r['lag_frames']:.1f} | "
+                     f"{r['n_videos']}/{r['n_videos_subset']} | {r['n_frames']} |")
+    return "\n".join(lines) + "\n"
+
+
+def score_and_write(run, preds, order, filters, dcfg, ctx: Dict[str, Any], timings: Dict[str, float],
+                    t_start: float) -> Dict[str, Any]:
+    """Score every filter over the cached videos ``order`` and write the run's result files."""
+    from wflwv.provenance import environment, git_commit
+
+    index = ctx["index"]
+    t = time.perf_counter()
+    rg, scored = score_all(preds, order, filters, dcfg, index, ctx["exclude_unreliable"])
+    timings["filter_s"] = float(sum(s[3] for s in scored))
+    timings["metrics_s"] = float(sum(s[4] for s in scored))
+    rows = result_rows(rg, scored, index, ctx["seed"])
+    timings["score_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    atomic_write_parquet(run.path / "frame_errors.parquet", _frames_table(rg, scored))
+    atomic_write_parquet(run.path / "video_metrics.parquet", _videos_table(rg, scored))
+    simulated = bool(dcfg.simulated)
+    summary = {
+        "summary_format": SUMMARY_FORMAT,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wflwv_git": git_commit(),
+        "simulated": simulated,
+        "simulated_label": (dcfg.notes if simulated else None),
+        "run": {"dir": run.path.name, "key": run.key, "key_fields": ctx["fields"]},
+        "model": {"spec": ctx["model"], "name": ctx["model_name"], "options": ctx["options"],
+                  "cfg": ctx["extra"]["detector_cfg"], "weights_sha256": ctx["fields"]["weights_sha256"]},
+        "dataset": {"name": index.dataset, "index_path": str(index.path), "fingerprint": index.fingerprint,
+                    "index_sha": ctx["extra"]["index_sha"], "builder_version": index.info.get("builder_version"),
+                    "landmark_scheme": index.landmark_scheme, "scored_scheme": rg.scheme,
+                    "normaliser_pair": list(rg.pair), "cross_scheme": rg.cross_scheme,
+                    "scheme_mapping": rg.mapping, "subset_requested": ctx["subset"] or "all"},
+        "protocol": {"box_source": ctx["fields"]["box_source"], "crop_protocol": dcfg.crop_protocol,
+                     "exclude_unreliable": bool(ctx["exclude_unreliable"]), "decoder": _decoder(
+                         ctx["decode"], ctx["backend"]), "fr_auc_rule": "simpson1e-4 over scored frames",
+                     "nme_aggregation": "macro_video", "timestamp_source": "index time_s"},
+        "counts": {"n_videos_requested_original": len(ctx["all_ids"]),
+                   "n_videos_requested_effective": len(ctx["selected"]), "limit": ctx["limit"],
+                   "n_videos_detected_now": ctx["n_new_videos"], "n_videos_cached": len(order),
+                   "n_frames_cached": int(rg.offsets[-1])},
+        "filters": [s[0] for s in scored],
+        "metrics": metric_meta(),
+        "results": rows,
+        "device": ctx["device"], "seed": ctx["seed"], "batch_size": ctx["batch_size"], "jobs": ctx["jobs"],
+        "environment": environment(with_torch=not simulated),
+        "detect": ctx["detect_stats"],
+        "timings_s": timings,
+    }
+    atomic_write_text(run.path / "summary.md", render_markdown(summary))
+    timings["write_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t_start
+    atomic_write_json(run.path / "summary.json", summary)
+    return summary

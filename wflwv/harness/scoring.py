@@ -1,0 +1,223 @@
+"""Cached predictions → per-frame errors, per-video metrics and per-subset aggregates.
+
+All videos are concatenated into ragged arrays (``offsets``) and scored in one vectorised call of
+:func:`wflwv.metrics.ragged_video_metrics` per filter. Conventions:
+
+* **Schemes.** A ``gt``-scheme (simulated) detector shares the index scheme. A WFLW-98 detector on
+  an iBUG-68 index is mapped with :func:`wflwv.schemes.to_ibug68` (and vice versa the GT); such
+  rows carry ``cross_scheme=True`` and the mapping name. The normaliser pair is the target
+  scheme's ``io_pair``.
+* **Unreliable frames** (``exclude_unreliable``) are passed as ``valid=False``: they leave NME and
+  every flicker difference that touches them, but filters still see the detector output there.
+* **Aggregates** are macro means over videos (official), FR/AUC@0.10 over all scored frames
+  (``per_frame``), a 95 % bootstrap CI over videos, and the median lag of the filtered track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+FR_THRESHOLD = 0.10
+
+
+@dataclass
+class Ragged:
+    """Every scored video concatenated: arrays over all frames ``F`` plus ``offsets [V+1]``."""
+
+    video_ids: List[str]
+    subsets: List[str]
+    pred: np.ndarray            # [F, N, 2] raw detector output, target scheme
+    gt: np.ndarray              # [F, N, 2]
+    times: np.ndarray           # [F]
+    valid: np.ndarray           # [F] bool
+    offsets: np.ndarray         # [V + 1]
+    scheme: str
+    pair: Tuple[int, int]
+    cross_scheme: bool = False
+    mapping: Optional[str] = None
+    notes: Dict[str, Any] = field(default_factory=dict)
+
+    def video(self, i: int) -> slice:
+        """Frame slice of video ``i``."""
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+
+def resolve_schemes(det_scheme: str, index_scheme: Optional[str]) -> Tuple[str, Optional[str], Optional[str]]:
+    """``(target_scheme, map_pred, map_gt)``: which side is mapped to iBUG-68, if any."""
+    if index_scheme is None:
+        raise ValueError("the index has no landmark scheme (unlabelled data): NME/NMF need GT; use a "
+                         "labelled index or the GT-free jitter metrics")
+    if det_scheme in ("gt", index_scheme):
+        return index_scheme, None, None
+    if det_scheme == "wflw98" and index_scheme == "ibug68":
+        return "ibug68", "wflw98", None
+    if det_scheme == "ibug68" and index_scheme == "wflw98":
+        return "ibug68", None, "wflw98"
+    raise ValueError(f"no mapping from detector scheme {det_scheme!r} to index scheme {index_scheme!r}")
+
+
+def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], det_scheme: str,
+                 exclude_unreliable: bool, mapping: str = "pipnet") -> Ragged:
+    """Concatenate predictions and GT of ``video_ids`` (mapping schemes when they differ)."""
+    from wflwv.schemes import get_scheme, to_ibug68
+
+    target, map_pred, map_gt = resolve_schemes(det_scheme, index.landmark_scheme)
+    P, G, Tm, V, lens, subs = [], [], [], [], [], []
+    vrows = index.videos.set_index(index.videos["video_id"].astype(str))
+    for vid in video_ids:
+        gt = index.landmarks(vid)
+        if gt is None:
+            raise ValueError(f"video {vid!r} has no GT landmarks in {index.path}; it cannot be scored")
+        p = preds[vid]
+        if len(p) != len(gt):
+            raise ValueError(f"video {vid!r}: {len(p)} cached predictions but {len(gt)} GT frames — the "
+                             f"cache is stale; delete the run directory and re-run")
+        if map_pred:
+            p = to_ibug68(p, map_pred, mapping=mapping)
+        if map_gt:
+            gt = to_ibug68(gt, map_gt, mapping=mapping)
+        if p.shape != gt.shape:
+            raise ValueError(f"video {vid!r}: predictions {p.shape} and GT {gt.shape} differ in shape; "
+                             f"the detector scheme {det_scheme!r} does not match the index")
+        P.append(p)
+        G.append(gt)
+        Tm.append(index.times(vid))
+        V.append(~index.unreliable(vid) if exclude_unreliable else np.ones(len(gt), bool))
+        lens.append(len(gt))
+        subs.append(str(vrows.loc[vid, "subset"]))
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    n = P[0].shape[1] if P else 0
+    cat = (lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape))
+    return Ragged(list(video_ids), subs, cat(P, (0, n, 2)), cat(G, (0, n, 2)), cat(Tm, (0,)),
+                  cat(V, (0,)).astype(bool), offsets, target, tuple(get_scheme(target).io_pair),
+                  cross_scheme=bool(map_pred or map_gt), mapping=mapping if (map_pred or map_gt) else None)
+
+
+def apply_filter(filt, rg: Ragged) -> np.ndarray:
+    """Run filter ``filt`` (fresh state per video) over every video of ``rg``; ``[F, N, 2]``."""
+    if getattr(filt, "id", None) == "none" or type(filt).__name__ == "Identity":
+        return rg.pred
+    from wflwv.filters import apply_segments
+
+    out = np.empty_like(rg.pred)
+    for i, vid in enumerate(rg.video_ids):
+        s = rg.video(i)
+        y = apply_segments(filt, rg.pred[s], rg.times[s], None)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != rg.pred[s].shape or not np.isfinite(y).all():
+            raise ValueError(f"filter {getattr(filt, 'id', filt)!r} returned shape {y.shape} or non-finite "
+                             f"values on video {vid!r}; that is a filter bug")
+        out[s] = y
+    return out
+
+
+def lag_frames(x: np.ndarray, gt: np.ndarray, offsets: np.ndarray, max_lag: int = 8) -> np.ndarray:
+    """Per-video peak offset (frames) of the cross-correlation of ``x`` with GT (positive: ``x`` late)."""
+    lags = np.zeros(len(offsets) - 1)
+    for i in range(len(offsets) - 1):
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        T = b - a
+        K = min(max_lag, max(T // 4, 0))
+        if K == 0:
+            continue
+        f = x[a:b].reshape(T, -1)
+        g = gt[a:b].reshape(T, -1)
+        f = f - f.mean(0)
+        g = g - g.mean(0)
+        cc = [float((f[k:] * g[:T - k]).sum() / (T - k)) if k >= 0 else
+              float((f[:T + k] * g[-k:]).sum() / (T + k)) for k in range(-K, K + 1)]
+        lags[i] = int(np.argmax(cc)) - K
+    return lags
+
+
+def score(rg: Ragged, filtered: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+    """``(per_video, per_frame)`` column dicts for one filtered prediction array."""
+    from wflwv.metrics import ragged_video_metrics
+
+    m = ragged_video_metrics(filtered, rg.gt, rg.offsets, pair=rg.pair, valid=rg.valid)
+    per_video = {k: np.asarray(m[k]) for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
+                                               "n_transitions", "skipped")}
+    per_video["lag"] = lag_frames(filtered, rg.gt, rg.offsets)
+    per_frame = {"nme_io": np.asarray(m["frame_nme_io"]), "nme_fs": np.asarray(m["frame_nme_fs"]),
+                 "flicker": np.asarray(m["frame_flicker"])}
+    return per_video, per_frame
+
+
+def bootstrap_ci(values: np.ndarray, seed: int = 0, n_boot: int = 2000, level: float = 0.95) -> Tuple[float, float]:
+    """Percentile bootstrap CI of the mean of ``values`` over videos (seeded; NaN for < 2 values)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(means, [a, 1.0 - a])
+    return float(lo), float(hi)
+
+
+def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray], rg: Ragged,
+              videos: np.ndarray, seed: int = 0) -> Dict[str, Any]:
+    """Aggregate metrics over the video positions ``videos`` (indices into ``rg.video_ids``)."""
+    from wflwv.metrics import fr_auc
+
+    videos = np.asarray(videos, dtype=np.int64)
+    frame_sel = np.concatenate([np.arange(rg.offsets[i], rg.offsets[i + 1]) for i in videos]) \
+        if len(videos) else np.zeros(0, np.int64)
+    frame_sel = frame_sel[rg.valid[frame_sel]]
+    nme_io = per_video["nme_io"][videos]
+    nme_fs = per_video["nme_fs"][videos]
+    nme_io, nme_fs = nme_io[np.isfinite(nme_io)], nme_fs[np.isfinite(nme_fs)]
+    ok = ~per_video["skipped"][videos].astype(bool)
+    nmf = per_video["nmf"][videos][ok]
+    fnme = per_frame["nme_io"][frame_sel] / 100.0
+    fr, auc = fr_auc(fnme, FR_THRESHOLD) if len(fnme) else (float("nan"), float("nan"))
+    out = {
+        "video_nme.io": float(np.mean(nme_io)) if len(nme_io) else float("nan"),
+        "video_nme.io_ci": bootstrap_ci(nme_io, seed),
+        "video_nme.fs": float(np.mean(nme_fs)) if len(nme_fs) else float("nan"),
+        "video_nme.fs_ci": bootstrap_ci(nme_fs, seed),
+        "nmf": float(np.mean(nmf)) if len(nmf) else float("nan"),
+        "nmf_ci": bootstrap_ci(nmf, seed),
+        "fr@0.10": 100.0 * fr,
+        "auc@0.10": auc,
+        "lag_frames": float(np.median(per_video["lag"][videos])) if len(videos) else float("nan"),
+        "n_videos": int(len(videos)),
+        "n_frames": int(per_video["n_frames"][videos].sum()),
+        "n_valid_frames": int(per_video["n_valid"][videos].sum()),
+        "n_skipped_nmf": int((~ok).sum()),
+    }
+    return out
+
+
+METRIC_META = {
+    "video_nme.io": ("percent", False, "io", "macro_video"),
+    "video_nme.fs": ("percent", False, "fs", "macro_video"),
+    "nmf": ("nmf", False, "fs/256", "macro_video"),
+    "fr@0.10": ("percent", False, "io", "per_frame"),
+    "auc@0.10": ("fraction", True, "io", "per_frame"),
+    "lag_frames": ("frames", False, "none", "median_video"),
+}
+
+
+def metric_meta() -> Dict[str, Dict[str, Any]]:
+    """Direction, units, normaliser and aggregation of every aggregate column (from the catalog)."""
+    out: Dict[str, Dict[str, Any]] = {}
+    try:
+        from wflwv.metrics import catalog
+    except ImportError:  # the catalog is optional metadata; the table below is authoritative here
+        catalog = None
+    ids = {"video_nme.io": "VIDEO_NME_IO", "video_nme.fs": "VIDEO_NME_FS", "nmf": "NMF",
+           "fr@0.10": "FR_010", "auc@0.10": "AUC_010"}
+    for key, (units, hib, norm, agg) in METRIC_META.items():
+        entry = {"units": units, "higher_is_better": hib, "normaliser": norm, "aggregation": agg}
+        spec = getattr(catalog, ids.get(key, ""), None) if catalog is not None else None
+        if spec is not None:
+            entry["id"] = getattr(spec, "id", key)
+            entry["version"] = getattr(spec, "version", None)
+        entry["aggregation"] = agg  # how *this* harness aggregated it
+        out[key] = entry
+    return out

@@ -1,0 +1,120 @@
+"""The unit of work: predict one shard of videos and commit each finished video to the cache.
+
+:func:`run_shard` is picklable (module level) and re-creates everything it needs from a
+:class:`ShardSpec`, so it runs the same inline, in a local worker process, or on a remote engine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from wflwv.harness.batching import BatchStats, FrameCountError, VideoJob, run_video_parallel
+from wflwv.harness.boxes import FACE_DETECTORS, video_boxes
+
+_DETECTORS: Dict[Tuple, Any] = {}   # per-process detector cache (inline runs reuse one model)
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """Everything a worker needs to predict ``video_ids`` and commit them to ``run_dir``."""
+
+    index_dir: str
+    video_ids: Tuple[str, ...]
+    model: str
+    options: Tuple[Tuple[str, Any], ...]
+    run_dir: str
+    weights: Optional[str] = None
+    device: str = "cpu"
+    box_source: str = "dataset"
+    batch_size: int = 16
+    decode: bool = True
+    backend: str = "auto"
+    progress: bool = False
+    extra: Dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def get_detector(model: str, options: Dict[str, Any], weights: Optional[str], device: str):
+    """Create (once per process) the detector for ``model`` with ``options``."""
+    from wflwv.detectors import create
+
+    key = (model, tuple(sorted(options.items())), weights, device)
+    if key not in _DETECTORS:
+        _DETECTORS.clear()
+        _DETECTORS[key] = create(model, weights=weights, device=device, **options)
+    return _DETECTORS[key]
+
+
+def _decoded(path: Path, backend: str) -> Iterator[Tuple[int, Any]]:
+    from wflwv.io.video import iter_frames
+
+    for fr in iter_frames(path, backend=backend):
+        yield fr.index, fr.image
+
+
+def _skipped(n: int) -> Iterator[Tuple[int, Any]]:
+    for i in range(n):
+        yield i, None
+
+
+def build_jobs(index, video_ids: List[str], detector, box_source: str, decode: bool,
+               backend: str = "auto") -> Iterator[VideoJob]:
+    """Lazily yield one :class:`VideoJob` per video (GT only for ``needs_gt`` detectors)."""
+    for vid in video_ids:
+        row = index.video_row(vid)
+        n = int(row["n_frames"])
+        gt = index.landmarks(vid) if (detector.cfg.needs_gt or box_source == "gt") else None
+        if detector.cfg.needs_gt and gt is None:
+            raise ValueError(f"simulated detector {detector.cfg.name!r} needs GT landmarks but video "
+                             f"{vid!r} of index {index.path} is unlabelled")
+        if gt is not None and len(gt) != n:
+            raise FrameCountError(f"video {vid!r}: index has {len(gt)} landmark rows but n_frames={n}; "
+                                  f"rebuild the index")
+        boxes = video_boxes(index, vid, box_source, gt)
+        face = FACE_DETECTORS.get(box_source.partition(":")[2]) if boxes is None else None
+        frames = _decoded(index.video_path(vid), backend) if decode else _skipped(n)
+        yield VideoJob(video_id=vid, n_frames=n, frames=frames, boxes=boxes,
+                       gt=gt if detector.cfg.needs_gt else None, face_detector=face)
+
+
+def run_shard(spec: ShardSpec) -> Dict[str, Any]:
+    """Predict every video of ``spec`` and commit each one atomically; return timing counters."""
+    from wflwv.datasets.index import load_index
+    from wflwv.harness.cache import RunDir
+
+    t0 = time.perf_counter()
+    index = load_index(spec.index_dir)
+    run = RunDir.load(spec.run_dir)
+    detector = get_detector(spec.model, dict(spec.options), spec.weights, spec.device)
+    setup_s = time.perf_counter() - t0
+    stats = BatchStats()
+    commit_s = [0.0]
+
+    def done(video_id: str, frame_index: np.ndarray, lm: np.ndarray) -> None:
+        if not np.array_equal(frame_index, np.arange(len(frame_index))):
+            raise FrameCountError(f"video {video_id!r}: decoded frame indices are not 0..T-1 "
+                                  f"(got {frame_index[:5].tolist()}...); the decoder skipped frames")
+        t = time.perf_counter()
+        run.commit_video(video_id, frame_index, lm)
+        commit_s[0] += time.perf_counter() - t
+
+    progress = None
+    if spec.progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(spec.video_ids), desc=f"{spec.model} videos", unit="video", leave=False)
+    try:
+        jobs = build_jobs(index, list(spec.video_ids), detector, spec.box_source, spec.decode, spec.backend)
+        run_video_parallel(detector, jobs, spec.batch_size, on_video_done=done, stats=stats,
+                           progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    return {"videos": stats.videos, "frames": stats.frames, "calls": stats.calls,
+            "max_batch": stats.max_batch, "decode_s": stats.decode_s, "detect_s": stats.detect_s,
+            "commit_s": commit_s[0], "setup_s": setup_s,
+            "total_s": time.perf_counter() - t0}
