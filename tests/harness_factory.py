@@ -30,10 +30,11 @@ def face_template(n: int = 98, seed: int = 7) -> np.ndarray:
     return pts
 
 
-def track(T: int, seed: int, n: int = 98, size: float = 40.0, centre=(48.0, 36.0)) -> np.ndarray:
-    """``[T, n, 2]`` landmarks of a face that drifts, zooms and wobbles slowly (frame pixels)."""
+def track(T: int, seed: int, n: int = 98, size: float = 40.0, centre=(48.0, 36.0),
+          speed: float = 1.0) -> np.ndarray:
+    """``[T, n, 2]`` landmarks of a face that drifts, zooms and wobbles (frame pixels; ``speed`` scales time)."""
     rng = np.random.default_rng(seed)
-    t = np.arange(T)[:, None, None]
+    t = np.arange(T)[:, None, None] * float(speed)
     base = face_template(n)[None]
     scale = size * (1 + 0.15 * np.sin(2 * np.pi * t / max(T, 2) + rng.uniform(0, 6)))
     shift = np.concatenate([6 * np.sin(t * 0.2 + rng.uniform(0, 6)), 4 * np.cos(t * 0.15)], axis=2)

@@ -101,3 +101,26 @@ def ced_plot(df, out: Path) -> List[Path]:
         ax.legend(fontsize=8)
         files.append(_save(fig, out / f"ced_{_slug(ds)}_{_slug(sub)}.png"))
     return files
+
+
+def pareto_plot(table, base, preset, path: Path) -> Path:
+    """Tuning grid in the NME–NMF plane: all points, the Pareto front, the NME limit and the choice."""
+    plt = _plt()
+    ok = table[table["valid"]]
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    ax.scatter(ok["video_nme.io"], ok["nmf"], s=14, color="0.6", label="grid")
+    front = ok[ok["pareto"]].sort_values("video_nme.io")
+    ax.plot(front["video_nme.io"], front["nmf"], "-o", color="C0", ms=4, label="Pareto front")
+    ax.scatter([base["video_nme.io"]], [base["nmf"]], marker="s", color="k", label="unfiltered", zorder=4)
+    ax.axvline(preset["nme_limit"], color="C3", ls="--", lw=1, label="NME limit")
+    tuned = preset.get("tuned_on_tuning_split")
+    if tuned:
+        ax.scatter([tuned["video_nme.io"]], [tuned["nmf"]], marker="*", s=160, color="C3", zorder=5,
+                   label=f"chosen {preset['params']}")
+    sim = " (SIMULATED detector)" if preset.get("simulated") else ""
+    ax.set_xlabel("video NME io (%)  ↓")
+    ax.set_ylabel("NMF  ↓")
+    ax.set_title(f"tune {preset['filter']} on {preset['tuning_split']}: {preset['detector']}{sim}", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, Path(path))

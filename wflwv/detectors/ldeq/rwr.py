@@ -129,7 +129,7 @@ class LdeqDetector(Detector):
         with self._precision_ctx():
             out = self.model.infer(x, z0=z0, cfg=self.solver_cfg, per_sample=self.per_sample,
                                    cell_fn=self._cell)
-        self.last_info = out["info"]
+        self.last_info = dict(out["info"], uncertainty=out["uncertainty"])
         z = out["z_star"]
         if not bool(torch.isfinite(z).all()):
             raise FloatingPointError(f"LDEQ produced non-finite heatmaps (precision "

@@ -1,0 +1,100 @@
+"""Leaderboard: rows from run summaries + reference rows, Markdown sections, CSV, PNG; tune-filter."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness_factory import make_index, track
+from wflwv.harness.evaluate import EvalConfig, evaluate
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lb")
+    tracks = {"easy": [track(80, seed=s, speed=0.2) for s in range(3)],
+              "hard": [track(60, seed=10 + s, speed=0.2) for s in range(2)]}
+    idx = make_index(root, tracks=tracks, write_videos=False)
+    out = root / "runs"
+    for model in ("oracle", "noisy:sigma=0.004"):
+        evaluate(EvalConfig(model=model, dataset=str(idx), filters=("none", "ema:alpha=0.6", "savgol"),
+                            out=str(out), decode="never", progress=False))
+    return out
+
+
+def test_leaderboard_rows_csv_markdown_and_plots(runs, tmp_path):
+    from click.testing import CliRunner
+
+    from wflwv.cli import main
+
+    r = CliRunner().invoke(main, ["leaderboard", str(runs), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(tmp_path / "leaderboard.csv")
+    own = df[df["source"] == "wflwv"]
+    assert len(own) == 2 * 3 * 3  # models x subsets(easy, hard, all) x filters
+    assert own["simulated"].all() and set(own["box_source"]) == {"dataset"}
+    oracle = own[(own["model"] == "oracle") & (own["filter"] == "none")]
+    assert (oracle["nme_io"] == 0).all() and (oracle["nmf"] == 0).all() and (oracle["auc_010"] == 1).all()
+    noisy = own[(own["model"] == "noisy:sigma=0.004") & (own["filter"] == "none") & (own["subset"] == "all")]
+    assert noisy["nmf"].iloc[0] == pytest.approx(51200 * 0.004, rel=0.05)
+    assert noisy["nmf_ci_lo"].iloc[0] < noisy["nmf"].iloc[0] < noisy["nmf_ci_hi"].iloc[0]
+    ref = df[df["source"] != "wflwv"]
+    assert set(ref["source"]) == {"paper", "release"}
+    rel = ref[(ref["dataset"] == "wflw-v") & (ref["source"] == "release")].iloc[0]
+    assert rel["nme_io"] == 2.02 and rel["nmf"] == 115.48 and rel["nme_normaliser"].startswith("io")
+    paper = ref[(ref["dataset"] == "wflw-v") & (ref["subset"] == "easy") & (ref["source"] == "paper")].iloc[0]
+    assert np.isnan(paper["nme_io"]) and paper["nme_fs"] == 1.24  # probable face-size normaliser
+    md = (tmp_path / "leaderboard.md").read_text()
+    assert "## tiny · easy · online" in md and "## tiny · easy · offline smoothers" in md
+    # savgol (offline) rows only in the offline section
+    online = md.split("## tiny · easy · online")[1].split("## tiny · easy · offline")[0]
+    assert "savgol" not in online and "ema:alpha=0.6" in online
+    row = [ln for ln in online.splitlines() if ln.startswith("| wflwv | oracle (SIMULATED) | none |")][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3:6] == ["0.000", "0.000", "0.00 [0.0, 0.0]"] and cells[7] == "1.0000"
+    assert "| release | ldeq.wflw_v | none | 2.020 |" in md
+    for png in ("nme_vs_nmf_tiny_easy.png", "ced_tiny_easy.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_leaderboard_without_runs_is_an_error(tmp_path):
+    from click.testing import CliRunner
+
+    from wflwv.cli import main
+
+    r = CliRunner().invoke(main, ["leaderboard", str(tmp_path), "--out", str(tmp_path / "lb")])
+    assert r.exit_code != 0 and "no run summaries" in r.output
+
+
+def test_tune_filter_pareto_and_apply(runs, tmp_path):
+    from click.testing import CliRunner
+
+    from wflwv.cli import main
+    from wflwv.harness.tune import pareto_mask
+
+    assert pareto_mask(np.array([1, 2, 3, 2.5]), np.array([3, 2, 1, 2.5])).tolist() == [True, True, True, False]
+    run = next(p for p in runs.iterdir() if p.name.startswith("tiny-noisy"))
+    r = CliRunner().invoke(main, ["tune-filter", str(run), "--filter", "ema", "--grid", "alpha=0.3,0.6,1.0",
+                                  "--tune-subset", "easy", "--apply-subset", "hard", "--out", str(tmp_path),
+                                  "--max-nme-ratio", "1.5", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    preset = json.loads((tmp_path / "preset.json").read_text())
+    table = pd.read_csv(tmp_path / "tuning.csv")
+    assert len(table) == 3 and table["pareto"].any()
+    base = preset["unfiltered_on_tuning_split"]
+    a1 = table[table["alpha"] == 1.0].iloc[0]  # alpha = 1 is the identity
+    assert a1["nmf"] == pytest.approx(base["nmf"]) and a1["video_nme.io"] == pytest.approx(base["video_nme.io"])
+    feas = table[table["feasible"]]
+    assert preset["params"]["alpha"] == feas.sort_values("nmf")["alpha"].iloc[0]
+    assert (feas["video_nme.io"] <= 1.5 * base["video_nme.io"]).all()
+    assert preset["applied"]["subset"] == "hard" and not preset["applied"]["tuned_on_eval_split"]
+    assert preset["applied"]["tuned"]["nmf"] < preset["applied"]["unfiltered"]["nmf"]
+    assert (tmp_path / "pareto.png").is_file()
+    r = CliRunner().invoke(main, ["tune-filter", str(run), "--filter", "ema", "--grid", "alpha", "--tune-subset",
+                                  "easy", "--out", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "key=v1,v2" in r.output
