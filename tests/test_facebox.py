@@ -30,10 +30,10 @@ def test_cut_detector_fires_on_content_change_only():
     rng = np.random.default_rng(0)
     dark = rng.integers(0, 90, (60, 80), dtype=np.uint8)
     bright = rng.integers(150, 255, (60, 80), dtype=np.uint8)
-    cut = GreyHistCut(threshold=0.35)
+    cut = GreyHistCut()
     flags = cut.detect([dark, np.clip(dark.astype(int) + 3, 0, 255).astype(np.uint8), bright, bright])
     assert flags.tolist() == [False, False, True, False]
-    assert cut.config() == {"name": "grey_hist_hellinger@1", "threshold": 0.35, "bins": 64}
+    assert cut.config() == {"name": "grey_hist3x3_hellinger@1", "threshold": 0.3, "bins": 32, "grid": 3}
     assert GreyHistCut.distance(cut.histogram(dark), cut.histogram(dark)) < 1e-6
     with pytest.raises(ValueError, match="threshold"):
         GreyHistCut(threshold=0)
@@ -112,3 +112,33 @@ def test_hog_on_real_clip_tracks_with_few_detections(shared):
     assert src.count("detect") == 21 and src.count("track") == 184
     assert np.isfinite(res["pred"]).all() and res["pred"].shape == (205, 68, 2)
     assert not res["cut"].any()                               # one continuous talking head
+
+
+def test_cut_found_at_real_splice_and_segments_break(tmp_path, shared):
+    """Two real talk-show shots spliced together: one cut exactly at the splice, none inside."""
+    pytest.importorskip("dlib", reason="needs the [dlib] extra")
+    import cv2
+
+    from wflwv.detectors import create
+    from wflwv.io.video import iter_frames
+    from wflwv.realvideo.run import run_clip
+    from wflwv.realvideo.stability import segment_breaks, segments
+
+    frames = []
+    for name in ("1815_01_008_tony_blair.avi", "0686_02_003_gloria_estefan.avi"):
+        src = shared("realdata", "videos", "ytc_clm", name)
+        for fr in iter_frames(src, backend="opencv"):
+            frames.append(cv2.resize(fr.image, (320, 240))[:, :, ::-1])
+            if len(frames) % 15 == 0:
+                break
+    path = tmp_path / "splice.avi"
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    for f in frames:
+        vw.write(np.ascontiguousarray(f))
+    vw.release()
+    res = run_clip(path, create("dlib68"), every=100)
+    assert np.flatnonzero(res["cut"]).tolist() == [15]
+    assert res["source"][15] == "detect" and res["new_track"][15]   # re-detected after the cut
+    br = segment_breaks(res["found"], res["cut"], res["new_track"])
+    assert segments(res["found"], br) == [(0, 15), (15, 30)]
+    assert res["meta"]["cut_detector"]["name"] == "grey_hist3x3_hellinger@1"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wflwv.realvideo.stability import (clip_stability, finish, segment_breaks, segment_terms,
-                                       segments)
+from wflwv.realvideo.stability import clip_stability, segment_breaks, segments
 
 
 def test_segments_break_at_gaps_cuts_and_new_tracks():
@@ -26,7 +25,13 @@ def test_jitter_matches_analytic_noise_values():
     x = np.zeros((40000, 68, 2))
     x[:, 45, 0] = 1.0                                    # ioc = 1 (up to the noise)
     x += rng.normal(0, sigma, x.shape)
-    r = {k: v / sigma for k, v in finish(segment_terms(x, "ioc", (36, 45))).items()}
+    T = len(x)
+    cut = np.zeros(T, bool)
+    cut[T // 2] = True                                  # two segments: pooled like one clip
+    res = {"pred": x, "found": np.ones(T, bool), "cut": cut, "new_track": np.zeros(T, bool)}
+    segs, clips = clip_stability(res, ["none"], kinds=("ioc",))
+    assert len(segs) == 2 and clips[0]["n_diffs"] == (T - 2) * 68
+    r = {k: clips[0][f"{k}_ioc"] / sigma for k in ("D1", "D2", "D1rms", "D2rms")}
     assert r["D1"] == pytest.approx(np.sqrt(np.pi), rel=0.01)
     assert r["D2"] == pytest.approx(np.sqrt(3 * np.pi), rel=0.01)
     assert r["D1rms"] == pytest.approx(2.0, rel=0.01)
@@ -107,3 +112,17 @@ def test_folder_run_reports_bad_and_faceless_clips(tmp_path, shared):
     # second run reuses the cached clips (no recomputation) and gives identical numbers
     r2 = CliRunner().invoke(stability, args)
     assert r2.exit_code == 0 and pd.read_csv(f"{out}.csv").equals(board)
+
+
+def test_dlib_jitter_matches_real_models_reference(shared):
+    """real_models.md §5, YTC tony_blair, HOG every frame: disp/ioc 0.0272, accel/ioc 0.0287."""
+    pytest.importorskip("dlib", reason="needs the [dlib] extra")
+    from wflwv.detectors import create
+    from wflwv.realvideo.run import run_clip
+
+    clip = shared("realdata", "videos", "ytc_clm", "1815_01_008_tony_blair.avi")
+    res = run_clip(clip, create("dlib68"), every=1)
+    assert res["found"].all() and not res["cut"].any()
+    c = clip_stability(res, ["none"], kinds=("ioc",))[1][0]
+    assert c["D1_ioc"] == pytest.approx(0.0272, rel=0.05)
+    assert c["D2_ioc"] == pytest.approx(0.0287, rel=0.05)

@@ -20,8 +20,8 @@ PREAMBLE = (
     "numbers are stored here, never media.")
 
 
-def _label(model: str, every: int, box_mode: bool) -> str:
-    return f"{model}@k{every}" if box_mode else model
+def _label(model: str, every: int, box_mode: bool, cfg_name: str) -> str:
+    return f"{model}@k{every}" if box_mode else cfg_name
 
 
 def _run_model(spec: str, clips: Path, runs: Path, every: int, cut: float, progress: bool
@@ -35,7 +35,7 @@ def _run_model(spec: str, clips: Path, runs: Path, every: int, cut: float, progr
         opts["output"] = "mediapipe468"    # native mesh for GT-free jitter (pair 33/263)
     det = create(spec, **opts)
     box_mode = hasattr(det, "predict_box")
-    label = _label(spec, every, box_mode)
+    label = _label(spec, every, box_mode, det.cfg.name)
     out = runs / label.replace(":", "_").replace("/", "_")
     native = det.cfg.landmark_scheme == "mediapipe468"
     info = {"model": label, "detector": det.cfg.to_dict(),
@@ -84,8 +84,8 @@ def _collect(runs: Path, clips: Path) -> Tuple[List[Dict[str, Any]], Dict[str, s
               show_default=True, help="filter spec (repeatable); 'none' = unfiltered")
 @click.option("--every", "everys", multiple=True, type=int, default=(5,), show_default=True,
               help="HOG detection every k frames for box detectors (repeatable; 1 = every frame)")
-@click.option("--cut-threshold", default=0.35, show_default=True,
-              help="grey-histogram Hellinger distance above which a scene cut is declared")
+@click.option("--cut-threshold", default=0.30, show_default=True,
+              help="grid grey-histogram Hellinger distance above which a scene cut is declared")
 @click.option("--runs", "runs", type=click.Path(path_type=Path), default=Path("runs/stability"),
               show_default=True, help="per-clip prediction cache (resumable); the board uses "
               "every model cached here")

@@ -184,19 +184,16 @@ class RunDir:
                              predictions_table([video_id], [frame_index], [landmarks]))
 
     def load_videos(self, video_ids: Iterable[str]) -> Dict[str, np.ndarray]:
-        """``{video_id: [T, N, 2]}`` for cached ``video_ids`` (from predictions.parquet when current)."""
-        wanted = list(video_ids)
-        merged = self.path / "predictions.parquet"
+        """``{video_id: [T, N, 2]}`` for cached ``video_ids``, read from their shards."""
         out: Dict[str, np.ndarray] = {}
-        if merged.is_file():
-            allp = read_predictions(merged)
-            out = {v: allp[v] for v in wanted if v in allp}
-        for v in wanted:
-            if v not in out:
-                p = self.shard_path(v)
-                if not p.is_file():
-                    raise RunDirError(f"video {v!r} has no cached predictions in {self.path}")
-                out.update(read_predictions(p))
+        for v in video_ids:
+            p = self.shard_path(v)
+            if not p.is_file():
+                raise RunDirError(f"video {v!r} has no cached predictions in {self.path}; run `wflwv evaluate`")
+            got = read_predictions(p)
+            if list(got) != [v]:
+                raise RunDirError(f"shard {p} holds {list(got)} instead of video {v!r}; delete it and re-run")
+            out[v] = got[v]
         return out
 
     def cached_video_ids(self) -> List[str]:
@@ -210,9 +207,40 @@ class RunDir:
                 ids.append(str(col[0].as_py()))
         return ids
 
-    def write_merged(self, order: List[str]) -> Dict[str, np.ndarray]:
-        """Rewrite predictions.parquet with the cached videos in ``order``; returns them."""
-        preds = self.load_videos(order)
-        table = predictions_table(order, [np.arange(len(preds[v])) for v in order], [preds[v] for v in order])
-        atomic_write_parquet(self.path / "predictions.parquet", table)
-        return preds
+    def write_merged(self, order: List[str]) -> int:
+        """Stream every shard of ``order`` into predictions.parquet (atomic); returns the row count.
+
+        Memory stays at one shard at a time, whatever the number of videos.
+        """
+        import contextlib
+        import os
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        target = self.path / "predictions.parquet"
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-predictions.parquet-", dir=str(self.path))
+        os.close(fd)
+        rows, writer = 0, None
+        try:
+            for v in order:
+                table = pq.read_table(self.shard_path(v))
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                elif not table.schema.equals(writer.schema):
+                    raise RunDirError(f"shard of video {v!r} has schema {table.schema}, unlike the others; "
+                                      f"delete {self.path} and re-run")
+                writer.write_table(table)
+                rows += table.num_rows
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, predictions_table([], [], []).schema)
+            writer.close()
+            writer = None
+            os.replace(tmp, target)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return rows

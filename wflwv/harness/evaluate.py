@@ -19,7 +19,7 @@ import numpy as np
 from wflwv.harness.boxes import check_box_source
 from wflwv.harness.cache import RUN_FORMAT, RunDir, index_sha
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
-from wflwv.harness.shard import ShardSpec, get_detector, run_shard
+from wflwv.harness.shard import ShardSpec, get_detector, get_index, run_shard
 
 SUMMARY_FORMAT = 1
 
@@ -115,13 +115,12 @@ def _detector_dict(cfg) -> Dict[str, Any]:
 
 def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     """Run one model over an index and write its run directory; returns the summary dict."""
-    from wflwv.datasets.index import load_index
     from wflwv.detectors import parse_options
 
     timings: Dict[str, float] = {}
     t0 = time.perf_counter()
     index_dir, subset = split_dataset(cfg.dataset)
-    index = load_index(index_dir)
+    index = get_index(index_dir)
     all_ids = index.video_ids(subset)
     selected = apply_limit(all_ids, cfg.limit)
     if not selected:
@@ -186,13 +185,13 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     cached = set(run.done(index_order))
     order = [v for v in index_order if v in cached]
     t2 = time.perf_counter()
-    preds = run.write_merged(order)
+    run.write_merged(order)
     timings["merge_s"] = time.perf_counter() - t2
     context = {
         "model": cfg.model, "model_name": model, "options": options, "index": index, "subset": subset,
         "selected": selected, "all_ids": all_ids, "limit": cfg.limit, "exclude_unreliable": exclude,
         "decode": decode, "backend": cfg.backend, "device": cfg.device, "seed": cfg.seed,
         "fields": fields, "extra": extra, "detect_stats": detect_stats, "n_new_videos": len(todo),
-        "batch_size": cfg.batch_size, "jobs": executor.workers,
+        "batch_size": cfg.batch_size, "jobs": executor.workers, "progress": cfg.progress,
     }
-    return score_and_write(run, preds, order, filters, dcfg, context, timings, t0)
+    return score_and_write(run, order, filters, dcfg, context, timings, t0)

@@ -30,20 +30,56 @@ def _decoder(decode: bool, backend: str) -> Dict[str, Any]:
     return {"backend": name, "version": backend_version(name)}
 
 
-def score_all(run_preds: Dict[str, np.ndarray], order: Sequence[str], filters: Sequence[Any], dcfg,
-              index, exclude_unreliable: bool):
-    """Ragged inputs plus per-filter ``(info, per_video, per_frame)`` for every filter."""
-    from wflwv.harness.evaluate import filter_info
+def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str, index,
+              exclude_unreliable: bool, chunk_videos: int = 64, progress: bool = False):
+    """Ragged metadata plus per-filter ``(info, per_video, per_frame, filter_s, metrics_s)``.
 
-    rg = build_ragged(index, order, run_preds, dcfg.landmark_scheme, exclude_unreliable)
+    Videos are scored ``chunk_videos`` at a time, so the ``[F, N, 2]`` arrays of a whole split
+    are never held at once (memory does not grow with the number of videos).
+    """
+    from wflwv.harness.evaluate import filter_info
+    from wflwv.harness.executor import iter_chunks
+
+    metas, parts = [], [[] for _ in filters]
+    times = np.zeros((len(filters), 2))
+    chunks = iter_chunks(order, chunk_videos)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, total=-(-len(order) // chunk_videos), unit="chunk",
+                      desc=f"score {len(filters)} filters")
+    for chunk in chunks:
+        rg = build_ragged(index, chunk, run.load_videos(chunk), det_scheme, exclude_unreliable)
+        for j, f in enumerate(filters):
+            t = time.perf_counter()
+            y = apply_filter(f, rg)
+            t1 = time.perf_counter()
+            parts[j].append(score(rg, y))
+            times[j] += (t1 - t, time.perf_counter() - t1)
+        rg.pred = rg.gt = None  # keep only the per-frame metadata
+        metas.append(rg)
+    meta = merge_meta(metas)
     scored = []
-    for f in filters:
-        t = time.perf_counter()
-        y = apply_filter(f, rg)
-        tf = time.perf_counter() - t
-        pv, pf = score(rg, y)
-        scored.append((filter_info(f), pv, pf, tf, time.perf_counter() - t - tf))
-    return rg, scored
+    for j, f in enumerate(filters):
+        pv = {k: np.concatenate([p[0][k] for p in parts[j]]) for k in parts[j][0][0]}
+        pf = {k: np.concatenate([p[1][k] for p in parts[j]]) for k in parts[j][0][1]}
+        scored.append((filter_info(f), pv, pf, float(times[j, 0]), float(times[j, 1])))
+    return meta, scored
+
+
+def merge_meta(metas):
+    """Concatenate the light (pred/gt-free) :class:`Ragged` parts of consecutive chunks."""
+    from wflwv.harness.scoring import Ragged
+
+    if not metas:
+        raise ValueError("no cached videos to score")
+    lens = np.concatenate([np.diff(m.offsets) for m in metas])
+    first = metas[0]
+    return Ragged(video_ids=[v for m in metas for v in m.video_ids], subsets=[s for m in metas for s in m.subsets],
+                  pred=None, gt=None, times=np.concatenate([m.times for m in metas]),
+                  valid=np.concatenate([m.valid for m in metas]),
+                  offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), scheme=first.scheme,
+                  pair=first.pair, cross_scheme=first.cross_scheme, mapping=first.mapping)
 
 
 def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
@@ -107,14 +143,15 @@ def render_markdown(summary: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def score_and_write(run, preds, order, filters, dcfg, ctx: Dict[str, Any], timings: Dict[str, float],
+def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dict[str, float],
                     t_start: float) -> Dict[str, Any]:
     """Score every filter over the cached videos ``order`` and write the run's result files."""
     from wflwv.provenance import environment, git_commit
 
     index = ctx["index"]
     t = time.perf_counter()
-    rg, scored = score_all(preds, order, filters, dcfg, index, ctx["exclude_unreliable"])
+    rg, scored = score_all(run, order, filters, dcfg.landmark_scheme, index, ctx["exclude_unreliable"],
+                           progress=ctx.get("progress", False))
     timings["filter_s"] = float(sum(s[3] for s in scored))
     timings["metrics_s"] = float(sum(s[4] for s in scored))
     rows = result_rows(rg, scored, index, ctx["seed"])

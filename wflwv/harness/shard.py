@@ -17,6 +17,7 @@ from wflwv.harness.batching import BatchStats, FrameCountError, VideoJob, run_vi
 from wflwv.harness.boxes import FACE_DETECTORS, video_boxes
 
 _DETECTORS: Dict[Tuple, Any] = {}   # per-process detector cache (inline runs reuse one model)
+_INDEXES: Dict[str, Any] = {}       # per-process index cache (one entry; inline runs reuse it)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,20 @@ def get_detector(model: str, options: Dict[str, Any], weights: Optional[str], de
     return _DETECTORS[key]
 
 
+def get_index(index_dir: str):
+    """Open (once per process) the index at ``index_dir``; reopened when its files change."""
+    from wflwv.datasets.index import load_index
+
+    path = Path(index_dir).resolve()
+    stamp = tuple((path / n).stat().st_mtime_ns if (path / n).exists() else 0
+                  for n in ("dataset_info.json", "videos.parquet", "frames.parquet"))
+    key = f"{path}|{stamp}"
+    if key not in _INDEXES:
+        _INDEXES.clear()
+        _INDEXES[key] = load_index(path)
+    return _INDEXES[key]
+
+
 def _decoded(path: Path, backend: str) -> Iterator[Tuple[int, Any]]:
     from wflwv.io.video import iter_frames
 
@@ -64,9 +79,12 @@ def _skipped(n: int) -> Iterator[Tuple[int, Any]]:
 def build_jobs(index, video_ids: List[str], detector, box_source: str, decode: bool,
                backend: str = "auto") -> Iterator[VideoJob]:
     """Lazily yield one :class:`VideoJob` per video (GT only for ``needs_gt`` detectors)."""
+    v = index.videos
+    table = dict(zip(v["video_id"].astype(str), zip(v["n_frames"].astype(int), v["path"].astype(str))))
     for vid in video_ids:
-        row = index.video_row(vid)
-        n = int(row["n_frames"])
+        if vid not in table:
+            raise ValueError(f"video {vid!r} is not in index {index.path}")
+        n, rel = table[vid]
         gt = index.landmarks(vid) if (detector.cfg.needs_gt or box_source == "gt") else None
         if detector.cfg.needs_gt and gt is None:
             raise ValueError(f"simulated detector {detector.cfg.name!r} needs GT landmarks but video "
@@ -76,18 +94,17 @@ def build_jobs(index, video_ids: List[str], detector, box_source: str, decode: b
                                   f"rebuild the index")
         boxes = video_boxes(index, vid, box_source, gt)
         face = FACE_DETECTORS.get(box_source.partition(":")[2]) if boxes is None else None
-        frames = _decoded(index.video_path(vid), backend) if decode else _skipped(n)
+        frames = _decoded(index.root / rel, backend) if decode else _skipped(n)
         yield VideoJob(video_id=vid, n_frames=n, frames=frames, boxes=boxes,
                        gt=gt if detector.cfg.needs_gt else None, face_detector=face)
 
 
 def run_shard(spec: ShardSpec) -> Dict[str, Any]:
     """Predict every video of ``spec`` and commit each one atomically; return timing counters."""
-    from wflwv.datasets.index import load_index
     from wflwv.harness.cache import RunDir
 
     t0 = time.perf_counter()
-    index = load_index(spec.index_dir)
+    index = get_index(spec.index_dir)
     run = RunDir.load(spec.run_dir)
     detector = get_detector(spec.model, dict(spec.options), spec.weights, spec.device)
     setup_s = time.perf_counter() - t0

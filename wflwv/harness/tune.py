@@ -73,24 +73,28 @@ def _subset_ids(run, index, subset: str) -> List[str]:
     return cached
 
 
-def _evaluate(filt, rg) -> Dict[str, float]:
-    from wflwv.harness.scoring import aggregate, apply_filter, score
+def _evaluate_all(run, index, ids, filters, scheme, exclude, progress=False) -> List[Dict[str, float]]:
+    """Aggregate metrics of each filter over ``ids`` (scored in chunks from the cache)."""
+    from wflwv.harness.report import score_all
+    from wflwv.harness.scoring import aggregate
 
-    pv, pf = score(rg, apply_filter(filt, rg))
-    agg = aggregate(pv, pf, rg, np.arange(len(rg.video_ids)))
-    return {k: agg[k] for k in ("video_nme.io", "video_nme.fs", "nmf", "lag_frames", "n_videos")}
+    meta, scored = score_all(run, ids, filters, scheme, index, exclude, progress=progress)
+    out = []
+    for _, pv, pf, _, _ in scored:
+        agg = aggregate(pv, pf, meta, np.arange(len(meta.video_ids)))
+        out.append({k: agg[k] for k in ("video_nme.io", "video_nme.fs", "nmf", "lag_frames", "n_videos")})
+    return out
 
 
 def tune(run_dir, filter_name: str, tune_subset: str, apply_subset: Optional[str] = None,
          grid: Optional[Dict[str, List[Any]]] = None, max_nme_ratio: float = 1.02,
          out: Optional[str] = None, index_dir: Optional[str] = None,
-         exclude_unreliable: Optional[bool] = None, progress: bool = True) -> Dict[str, Any]:
+         exclude_unreliable: Optional[bool] = None, progress: bool = False) -> Dict[str, Any]:
     """Grid-search ``filter_name`` on ``tune_subset``; apply the choice to ``apply_subset``."""
     import pandas as pd
 
     from wflwv import __version__
     from wflwv.filters import create
-    from wflwv.harness.scoring import build_ragged
 
     if not max_nme_ratio >= 1.0:
         raise ValueError(f"--max-nme-ratio must be >= 1 (e.g. 1.02), got {max_nme_ratio}")
@@ -102,31 +106,29 @@ def tune(run_dir, filter_name: str, tune_subset: str, apply_subset: Optional[str
     if exclude_unreliable is None:
         exclude_unreliable = bool(index.frames["unreliable"].any()) if "unreliable" in index.frames else False
 
-    def ragged(subset):
-        ids = _subset_ids(run, index, subset)
-        return build_ragged(index, ids, run.load_videos(ids), scheme, exclude_unreliable)
+    def evaluate(subset, filters):
+        return _evaluate_all(run, index, _subset_ids(run, index, subset), filters, scheme, exclude_unreliable,
+                             progress)
 
-    rg = ragged(tune_subset)
-    base = _evaluate(create("none"), rg)
     keys = sorted(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
-    rows = []
-    it = combos
-    if progress:
-        from tqdm import tqdm
-
-        it = tqdm(combos, desc=f"tune {filter_name}", unit="point")
-    for values in it:
+    rows: List[Dict[str, Any]] = []
+    valid_filters = []
+    for values in combos:
         params = dict(zip(keys, values))
         row: Dict[str, Any] = {"filter": filter_name, **params}
         try:
             f = create(filter_name, **params)
         except ValueError as exc:  # an invalid combination (e.g. polyorder >= window) is recorded
             row.update({"valid": False, "error": str(exc).splitlines()[0]})
-            rows.append(row)
-            continue
-        row.update({"valid": True, "error": "", "filter_id": f.id, **_evaluate(f, rg)})
+        else:
+            row.update({"valid": True, "error": "", "filter_id": f.id})
+            valid_filters.append((len(rows), f))
         rows.append(row)
+    results = evaluate(tune_subset, [create("none")] + [f for _, f in valid_filters])
+    base = results[0]
+    for (i, _), res in zip(valid_filters, results[1:]):
+        rows[i].update(res)
     df = pd.DataFrame(rows)
     ok = df[df["valid"]].copy()
     if ok.empty:
@@ -153,10 +155,10 @@ def tune(run_dir, filter_name: str, tune_subset: str, apply_subset: Optional[str
     if chosen is not None:
         preset["tuned_on_tuning_split"] = {k: float(chosen[k]) for k in ("video_nme.io", "video_nme.fs", "nmf")}
     if apply_subset:
-        rg2 = ragged(apply_subset)
+        fs = [create("none")] + ([] if params is None else [create(filter_name, **params)])
+        res = evaluate(apply_subset, fs)
         preset["applied"] = {"subset": apply_subset, "tuned_on_eval_split": apply_subset == tune_subset,
-                             "unfiltered": _evaluate(create("none"), rg2),
-                             "tuned": None if params is None else _evaluate(create(filter_name, **params), rg2)}
+                             "unfiltered": res[0], "tuned": res[1] if len(res) > 1 else None}
     if out:
         outp = Path(out)
         outp.mkdir(parents=True, exist_ok=True)

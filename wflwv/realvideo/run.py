@@ -53,7 +53,7 @@ def _frames(path: Path, backend: str):
     return iter_frames(path, backend=backend)
 
 
-def run_clip(path: Path, detector: Any, every: int = 5, cut_threshold: float = 0.35,
+def run_clip(path: Path, detector: Any, every: int = 5, cut_threshold: float = 0.30,
              backend: str = "opencv", progress: bool = False) -> Dict[str, Any]:
     """Predict every frame of one clip; returns arrays (``pred``, ``found``, ``cut``, …) and meta."""
     box_mode = hasattr(detector, "predict_box") and hasattr(detector, "face_detector")
@@ -139,7 +139,7 @@ def load_clip(path: Path) -> Dict[str, Any]:
     return res
 
 
-def run_folder(root: Path, detector: Any, out: Path, every: int = 5, cut_threshold: float = 0.35,
+def run_folder(root: Path, detector: Any, out: Path, every: int = 5, cut_threshold: float = 0.30,
                backend: str = "opencv", progress: bool = True, config: Optional[Dict] = None
                ) -> Iterable[Dict[str, Any]]:
     """Run ``detector`` on every clip under ``root``; yields each clip's meta (cached when current)."""

@@ -6,6 +6,8 @@ GT-free metric) and their RMS variants use only differences whose frames lie in 
 ``s_t`` is the model's own predicted eye-corner distance (``ioc``) or the landmark-box face size
 (``fs``) at frame t. Per-clip values pool all valid differences of the clip; a clip without any
 valid difference is skipped and counted. Filters run per segment (fresh state at every break).
+The measures themselves are :func:`wflwv.metrics.jitter.jitter` (segments passed as ``breaks`` /
+``offsets``); this module only decides the segments and applies the filters.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-JITTER_IMPL = "wflwv.realvideo.stability@1"
 
 
 def segment_breaks(found: np.ndarray, cut: np.ndarray, new_track: np.ndarray) -> np.ndarray:
@@ -39,40 +40,16 @@ def segments(found: np.ndarray, breaks: np.ndarray) -> List[Tuple[int, int]]:
     return out
 
 
-def normaliser(x: np.ndarray, kind: str, pair: Tuple[int, int]) -> np.ndarray:
-    """Per-frame ``s_t`` for ``[T, N, 2]`` points: ``ioc`` (distance of ``pair``) or ``fs``."""
-    if kind == "ioc":
-        s = np.linalg.norm(x[:, pair[0]] - x[:, pair[1]], axis=-1)
-    elif kind == "fs":
-        ext = x.max(axis=1) - x.min(axis=1)
-        s = np.sqrt(ext[:, 0] * ext[:, 1])
-    else:
-        raise ValueError(f"normaliser {kind!r} must be 'ioc' or 'fs'")
-    if not np.all(s > 0):
-        raise ValueError(f"normaliser {kind} is not positive on frame(s) "
-                         f"{np.flatnonzero(~(s > 0))[:5].tolist()} of a segment")
-    return s
+def _jitter(x: np.ndarray, kind: str, pair: Tuple[int, int], offsets=None, valid=None,
+            breaks=None) -> Dict[str, np.ndarray]:
+    from wflwv.metrics.jitter import jitter
+
+    return jitter(x, offsets=offsets, normalizer=kind, pair=pair, valid=valid, breaks=breaks)
 
 
-def segment_terms(x: np.ndarray, kind: str, pair: Tuple[int, int]) -> Dict[str, float]:
-    """Sums/counts of normalised first and second differences over one segment ``[L, N, 2]``."""
-    x = np.asarray(x, np.float64)
-    s = normaliser(x, kind, pair)
-    d1 = np.linalg.norm(x[1:] - x[:-1], axis=-1) / s[1:, None] if len(x) > 1 else np.zeros((0, 1))
-    d2 = (np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1) / s[1:-1, None]
-          if len(x) > 2 else np.zeros((0, 1)))
-    return {"n1": d1.size, "s1": float(d1.sum()), "q1": float((d1 ** 2).sum()),
-            "n2": d2.size, "s2": float(d2.sum()), "q2": float((d2 ** 2).sum())}
-
-
-def finish(terms: Dict[str, float]) -> Dict[str, float]:
-    """D1, D2, D1rms, D2rms (fractions) from pooled sums; NaN where there is no difference."""
-    def ratio(a: float, n: float) -> float:
-        return a / n if n else float("nan")
-
-    return {"D1": ratio(terms["s1"], terms["n1"]), "D2": ratio(terms["s2"], terms["n2"]),
-            "D1rms": float(np.sqrt(ratio(terms["q1"], terms["n1"]))),
-            "D2rms": float(np.sqrt(ratio(terms["q2"], terms["n2"])))}
+def _row(j: Dict[str, np.ndarray], i: int, kind: str) -> Dict[str, float]:
+    return {f"D1_{kind}": float(j["d1"][i]), f"D2_{kind}": float(j["d2"][i]),
+            f"D1rms_{kind}": float(j["d1rms"][i]), f"D2rms_{kind}": float(j["d2rms"][i])}
 
 
 def apply_filter(spec: str, pred: np.ndarray, t: np.ndarray, found: np.ndarray,
@@ -97,25 +74,30 @@ def clip_stability(res: Dict[str, Any], filters: Sequence[str] = ("none",),
     t = _timestamps(res.get("time_s"), T)
     seg_rows: List[Dict[str, Any]] = []
     clip_rows: List[Dict[str, Any]] = []
+    offs = np.cumsum([0] + [b - a for a, b in segs])
     for spec in filters:
         x = apply_filter(spec, pred, t, found, breaks)
-        pooled = {k: {"n1": 0, "s1": 0.0, "q1": 0.0, "n2": 0, "s2": 0.0, "q2": 0.0} for k in kinds}
+        xs = np.concatenate([x[a:b] for a, b in segs]) if segs else np.zeros((0,) + x.shape[1:])
+        per_seg = {k: _jitter(xs, k, pair, offsets=offs) for k in kinds} if segs else {}
         for j, (a, b) in enumerate(segs):
             row: Dict[str, Any] = {"filter": spec, "segment": j, "start": a, "stop": b,
                                    "n_frames": b - a}
             for k in kinds:
-                terms = segment_terms(x[a:b], k, pair)
-                for key in pooled[k]:
-                    pooled[k][key] += terms[key]
-                row.update({f"{m}_{k}": v for m, v in finish(terms).items()})
+                row.update(_row(per_seg[k], j, k))
             seg_rows.append(row)
         crow: Dict[str, Any] = {"filter": spec, "n_frames": T, "n_found": int(found.sum()),
                                 "coverage": float(found.mean()) if T else 0.0,
                                 "n_segments": len(segs), "n_cuts": int(res["cut"].sum()),
-                                "n_diffs": pooled[kinds[0]]["n1"]}
-        for k in kinds:
-            crow.update({f"{m}_{k}": v for m, v in finish(pooled[k]).items()})
-        crow["scored"] = bool(pooled[kinds[0]]["n2"] > 0)
+                                "n_diffs": 0, "scored": False}
+        if segs:
+            xv = np.where(found[:, None, None], x, 0.0)     # invalid rows are never read
+            for k in kinds:
+                jc = _jitter(xv, k, pair, valid=found, breaks=breaks)
+                crow.update(_row(jc, 0, k))
+            crow["n_diffs"] = int(jc["n_d1"][0]) * x.shape[1]
+            crow["scored"] = bool(jc["n_d2"][0] > 0)
+        else:
+            crow.update({f"{m}_{k}": float("nan") for k in kinds for m in ("D1", "D2", "D1rms", "D2rms")})
         clip_rows.append(crow)
     return seg_rows, clip_rows
 
