@@ -3,7 +3,9 @@
 Generates, in a temp dir that is removed afterwards, a synthetic 300-VW-layout release: the 114
 official IDs, 218,597 ``annot/%06d.pts`` files (CRLF, 3 decimals) and a 2-frame 640x480 ``vid.avi``
 per ID (annotations-only build, ``--verify-decode none``). Prints times and ratios.
-Run: ``python benchmarks/build.py [--frames N]``.
+Then runs the synthetic ``--preset demo`` build measurement of ``benchmarks/build_synthetic.py``
+(issue 4: < 60 s). ``--quick`` skips the 218k-file part; ``--skip-synthetic`` skips the second.
+Run: ``python benchmarks/build.py [--frames N] [--quick] [--skip-synthetic]``.
 """
 
 from __future__ import annotations
@@ -54,14 +56,38 @@ def generate(root: Path, total: int, seed: int = 0) -> list:
     return out
 
 
+def synthetic_demo(preset: str = "demo") -> None:
+    """Run the measurement of ``benchmarks/build_synthetic.py`` (imported, not duplicated)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import build_synthetic
+
+    argv = sys.argv
+    sys.argv = [build_synthetic.__file__, "--preset", preset]
+    try:
+        print(f"\n== synthetic --preset {preset} build (benchmarks/build_synthetic.py) ==")
+        build_synthetic.main()
+    finally:
+        sys.argv = argv
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=218_597, help="total .pts files (300-VW: 218,597)")
+    ap.add_argument("--quick", action="store_true", help="skip the 300-VW-sized .pts part")
+    ap.add_argument("--skip-synthetic", action="store_true", help="skip the synthetic demo build")
     args = ap.parse_args()
+    if not args.quick:
+        vw300_sized(args.frames)
+    if not args.skip_synthetic:
+        synthetic_demo()
+
+
+def vw300_sized(frames: int) -> None:
+    """Generate a 300-VW-sized release, time read_pts_many vs np.loadtxt and the index build."""
     tmp = Path(tempfile.mkdtemp(prefix="wflwv-bench-300vw-"))
     try:
         t0 = time.perf_counter()
-        per_video = generate(tmp / "rel", args.frames)
+        per_video = generate(tmp / "rel", frames)
         n = sum(len(v) for v in per_video)
         print(f"generated {n} .pts files in {time.perf_counter() - t0:.1f} s under {tmp}")
 

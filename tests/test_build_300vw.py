@@ -1,4 +1,4 @@
-"""300-VW builder on fixture releases (each fault), .pts parsing on real iBUG samples."""
+"""300-VW builder on fixture releases (each fault); bulk .pts parsing is in test_pts_bulk.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from fixtures_releases import make_300vw
 from wflwv.datasets.report import BuildError
 from wflwv.datasets.vw300 import Vw300Builder
-from wflwv.io.pts import PtsError, parse_pts_bytes, read_pts, read_pts_many
+from wflwv.schemes import read_pts
 
 CATS = {"001": "train", "114": "A", "410": "C"}
 FAST = dict(official_ids=False, progress=False, timeout_s=None)
@@ -55,7 +55,7 @@ def test_extra_zip_and_user_csv(tmp_path):
 
 FAULTS = [("count_mismatch", "frame_count", "6 frames decode .* annotations have 7"),
           ("stem_gap", "pts_stems", "first missing or extra: 000002"),
-          ("bad_pts", "pts_format", "000001.pts: header declares n_points 67"),
+          ("bad_pts", "pts_format", "000001.pts:2: header says n_points 67, expected 68"),
           ("outside", "landmarks_outside", "clearly outside"),
           ("unknown_dir", "unknown_id", "abc/ is not a 3-digit")]
 
@@ -86,33 +86,3 @@ def test_official_ids(tmp_path):
                        verify_decode="none").build(tmp_path / "idx")
     assert idx.video_ids("train") == ["001"] and idx.info["verify_decode"] == "none"
     assert idx.videos["n_decoded"].isna().all() and idx.times("001")[1] == pytest.approx(0.04)
-
-
-def test_real_pts_variants(shared):
-    base = shared("realdata", "videos_annotated", "300vw_frames_mmpose")
-    files = [base / "001" / "annot" / "000006.pts", base / "401" / "annot" / "000731.pts",
-             base / "401" / "annot" / "000732.pts"]
-    raw = [p.read_bytes() for p in files]
-    assert b"\r\n" in raw[0] and b"version: 1.0" in raw[1] and b"\r\n" not in raw[2]
-    many = read_pts_many(files)
-    for k, p in enumerate(files):
-        ref = np.loadtxt(p, skiprows=3, max_rows=68)
-        np.testing.assert_array_equal(many[k], ref)
-        np.testing.assert_array_equal(read_pts(p), ref)
-    assert many[1, 0].tolist() == [354.32681, 277.170196]
-
-
-def test_pts_errors_name_the_file(tmp_path):
-    good = "version: 1\nn_points: 68\n{\n" + "".join(f"{i}.5 {i}.25\n" for i in range(68)) + "}"
-    (tmp_path / "a.pts").write_text(good)  # no final newline: accepted
-    (tmp_path / "b.pts").write_text(good.replace("n_points: 68", "n_points: 98"))
-    (tmp_path / "c.pts").write_text(good.replace("3.5 3.25", "3.5 x"))
-    (tmp_path / "d.pts").write_text(good.replace("{\n", "{\n\t", 1).replace("5.5 5.25", "5.5  5.25"))
-    assert read_pts_many([tmp_path / "a.pts"])[0, 3].tolist() == [3.5, 3.25]
-    assert read_pts_many([tmp_path / "d.pts"])[0, 5].tolist() == [5.5, 5.25]  # odd spacing: slow path
-    with pytest.raises(PtsError, match="b.pts: header declares n_points 98"):
-        read_pts_many([tmp_path / "a.pts", tmp_path / "b.pts"])
-    with pytest.raises(PtsError, match="c.pts: coordinate line 4 .* not numeric"):
-        read_pts_many([tmp_path / "a.pts", tmp_path / "c.pts"])
-    with pytest.raises(PtsError, match="missing"):
-        parse_pts_bytes(b"version: 1\nn_points: 68\n", "x.pts")

@@ -64,6 +64,27 @@ def test_card_templates_published_equal_packaged():
 
     for name in ("wflw-v", "300vw", "ytc"):
         assert (REPO / "data_cards" / f"{name}.md").read_text() == template_path(name).read_text()
+    own = REPO / "wflwv" / "datasets" / "synthetic" / "card.md"     # a builder's own template
+    assert (REPO / "data_cards" / "synthetic.md").read_text() == own.read_text()
+    assert not template_path("synthetic").exists()
+
+
+def test_builder_names_its_own_card_template(tmp_path):
+    from wflwv.datasets.cards import CardError, builder_template, render
+    from wflwv.datasets.synthetic.builder import _indexer
+    from wflwv.datasets.wflw_v import WflwVBuilder
+
+    syn = _indexer("ytc", tmp_path, {})
+    assert builder_template(syn) == REPO / "wflwv" / "datasets" / "synthetic" / "card.md"
+    assert builder_template(WflwVBuilder.__new__(WflwVBuilder)).name == "wflw-v.md"
+
+    class Custom(WflwVBuilder):
+        card_template = str(tmp_path / "mine.md")
+
+    b = Custom.__new__(Custom)
+    assert builder_template(b) == tmp_path / "mine.md"
+    with pytest.raises(CardError, match="mine.md"):
+        render(b, {}, None, None)
 
 
 def test_ls_and_build_group_list_the_builders():

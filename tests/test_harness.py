@@ -273,3 +273,51 @@ def test_cli_several_models_each_get_a_run(tiny, tmp_path):
     runs = sorted(p.name for p in tmp_path.iterdir())
     assert len(runs) == 2 and runs[0].startswith("tiny-bimodal-") and runs[1].startswith("tiny-oracle-")
     assert "SIMULATED" in r.output
+
+
+def test_process_executor_matches_inline(tiny, tmp_path):
+    inline = evaluate(_cfg(tiny, tmp_path / "a", model="noisy", decode="always"))
+    pooled = evaluate(_cfg(tiny, tmp_path / "b", model="noisy", decode="always", jobs=2, shard_size=1))
+    assert pooled["jobs"] == 2 and pooled["detect"]["videos"] == 3
+    assert [r["nmf"] for r in pooled["results"]] == [r["nmf"] for r in inline["results"]]
+
+
+def test_chunked_scoring_equals_one_pass(tiny, tmp_path):
+    from wflwv.filters import create
+    from wflwv.harness.cache import RunDir
+    from wflwv.harness.report import score_all
+
+    s = evaluate(_cfg(tiny, tmp_path, model="noisy", decode="never"))
+    run = RunDir.load(tmp_path / s["run"]["dir"])
+    index = load_index(tiny)
+    order = index.video_ids()
+    filters = [create("none"), create("ema:alpha=0.5")]
+    m1, s1 = score_all(run, order, filters, "gt", index, False, chunk_videos=1)
+    m3, s3 = score_all(run, order, filters, "gt", index, False, chunk_videos=64)
+    assert m1.offsets.tolist() == m3.offsets.tolist() == [0, 12, 19, 28]
+    for a, b in zip(s1, s3):
+        for k in a[1]:
+            np.testing.assert_array_equal(a[1][k], b[1][k])
+        for k in a[2]:
+            np.testing.assert_array_equal(a[2][k], b[2][k])
+
+
+def test_reproduce_without_roots_exits_2(capsys):
+    from wflwv.harness.reproduce import main
+
+    assert main({}) == 2
+    assert "WFLWV_ROOT" in capsys.readouterr().err
+
+
+def test_box_source_is_part_of_the_key(tiny, tmp_path):
+    from wflwv.harness.boxes import BoxSourceError, gt_boxes
+
+    a = evaluate(_cfg(tiny, tmp_path, boxes="dataset", decode="never"))
+    b = evaluate(_cfg(tiny, tmp_path, boxes="gt", decode="never"))
+    assert a["run"]["dir"] != b["run"]["dir"] and b["protocol"]["box_source"] == "gt"
+    lm = np.array([[[1.0, 2.0], [5.0, 9.0], [3.0, 4.0]]])
+    assert gt_boxes(lm).tolist() == [[1.0, 2.0, 5.0, 9.0]]
+    with pytest.raises(BoxSourceError, match="later issue"):
+        evaluate(_cfg(tiny, tmp_path, boxes="detector:retinaface"))
+    with pytest.raises(BoxSourceError, match="unknown box source"):
+        evaluate(_cfg(tiny, tmp_path, boxes="official"))

@@ -177,7 +177,7 @@ def test_batch_equals_per_image_and_float64(shared, detectors, filled):
     single = torch.cat([det.predict_crops(x[i:i + 1])[0] for i in range(len(x))])
     np.testing.assert_allclose(batch.numpy(), single.numpy(), rtol=0, atol=256 * 2e-6)
     d64 = create("pipnet", weights=str(filled["wflw98"]), dtype=torch.float64,
-                 meanface=det.cfg.options["meanface"])
+                 meanface=det.meanface_path)
     out64, _ = d64.predict_crops(x)
     assert out64.dtype == torch.float64
     for i, c in enumerate(CASES):
@@ -190,6 +190,8 @@ def test_cfg(detectors):
     assert (cfg.family, cfg.landmark_scheme, cfg.num_landmarks) == ("pipnet", "wflw98", 98)
     assert cfg.crop_protocol == "pipnet_shift0.1" and cfg.color_order == "RGB"
     assert cfg.options["backbone"] == "resnet18" and cfg.options["meanface_data"] == "WFLW"
+    assert cfg.options["max_len"] == 17 and cfg.options["merge"] is True
+    assert not any("/" in str(v) for v in cfg.options.values())  # no paths in the cache key
     assert detectors["300w68"].cfg.landmark_scheme == "ibug68"
     rel = C.RELEASES["pipnet_r18.wflw"]
     assert (rel.size, rel.sha256[:8]) == (49_393_015, "44002daa")
@@ -202,6 +204,26 @@ def test_release_tag_checks_hash(filled, shared):
                meanface=str(shared("parity", "pipnet", "meanface_WFLW.txt")))
     with pytest.raises(CheckpointError, match="needs weights"):
         create("pipnet_r18.wflw")
+
+
+def test_unpinned_tag_warns_then_checks_architecture(filled, shared):
+    mf = str(shared("parity", "pipnet", "meanface_WFLW.txt"))
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        with pytest.raises(CheckpointError, match="is a resnet18 with 98 landmarks, but pipnet_r50.wflw is a "
+                                                  "resnet50"):
+            create("pipnet_r50.wflw", weights=str(filled["wflw98"]), meanface=mf)
+
+
+def test_registry_names_resolve():
+    from wflwv.registry import DETECTORS
+
+    names = DETECTORS.names("pipnet*")
+    assert "pipnet" in names
+    assert set(names) - {"pipnet"} <= set(C.RELEASES)
+    for tag in set(names) - {"pipnet"}:
+        rel = C.RELEASES[tag]
+        assert C.MEANFACES[rel.data_name].num_landmarks == rel.num_landmarks
+        assert "_" + rel.backbone.replace("resnet", "r") + "." in tag
 
 
 def test_loading_errors(filled, shared, tmp_path):

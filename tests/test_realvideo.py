@@ -126,3 +126,30 @@ def test_dlib_jitter_matches_real_models_reference(shared):
     c = clip_stability(res, ["none"], kinds=("ioc",))[1][0]
     assert c["D1_ioc"] == pytest.approx(0.0272, rel=0.05)
     assert c["D2_ioc"] == pytest.approx(0.0287, rel=0.05)
+
+
+def test_semi_synthetic_gt_scoring(tmp_path, shared):
+    """`--gt-index`: dlib68 on semi-synthetic clips from real annotated faces, NME/NMF vs exact GT."""
+    pytest.importorskip("dlib", reason="needs the [dlib] extra")
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from wflwv.cli.stability import stability
+    from wflwv.datasets.synthetic.builder import SyntheticBuilder
+
+    semi = tmp_path / "semi"
+    SyntheticBuilder(from_images=shared("realdata", "images_annotated", "helen_300w_dxy"), videos=2,
+                     frames=24, seed=8, progress=False).build(semi)
+    out = tmp_path / "semi_board"
+    r = CliRunner().invoke(stability, [str(semi / "release"), "--model", "dlib68", "--every", "4",
+                                       "--filter", "none", "--filter", "kalman", "--runs",
+                                       str(tmp_path / "runs"), "--gt-index", str(semi), "--out",
+                                       str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    vids = pd.read_csv(f"{out}.gt_videos.csv")
+    assert len(vids) == 4 and set(vids["filter"]) == {"none", "kalman"}
+    raw = vids[vids["filter"] == "none"]
+    assert (raw["coverage"] > 0.5).all()
+    assert raw["nme_io"].mean() < 10.0           # percent; dlib on these faces is ~3.5-5
+    assert np.isfinite(raw["nmf"]).all() and (raw["nmf"] > 0).all()
+    assert "Against ground truth" in (tmp_path / "semi_board.md").read_text()

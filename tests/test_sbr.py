@@ -19,7 +19,6 @@ torch = pytest.importorskip("torch")
 from wflwv.detectors import create  # noqa: E402
 from wflwv.detectors.checkpoint import CheckpointError  # noqa: E402
 from wflwv.detectors.crops import PROTOCOLS, crop_matrix, to_crop, to_frame  # noqa: E402
-from wflwv.detectors.family_utils import scoring_plan  # noqa: E402
 from wflwv.detectors.sbr.detector import extract_state_dict, sbr_cut  # noqa: E402
 from wflwv.detectors.sbr.model import CPMVGG16, expected_shapes, find_peaks  # noqa: E402
 
@@ -133,9 +132,11 @@ def test_load_errors(tmp_path, filled_state):
 def test_release_tag_records_unpinned_hash(release_file):
     with pytest.warns(UserWarning, match="no published SHA-256"):
         d = create("sbr.300w", weights=str(release_file))
-    assert len(d.cfg.options["weights_sha256_actual"]) == 64
+    assert len(d.weights_sha256) == 64 and d.cfg.weights_sha256 is None
     assert (d.cfg.landmark_scheme, d.cfg.num_landmarks, d.cfg.crop_protocol) == ("ibug68", 68, "sbr_pad0.2")
-    assert d.cfg.options["args"]["data_indicator"] == "300W-68"
+    assert d.train_args["data_indicator"] == "300W-68"
+    assert d.cfg.options == {"pixel_center_fix": False, "dtype": "float32",
+                             "crop_resize": "PIL bilinear (antialiased)"}
     assert "CC-BY-NC-4.0" in d.cfg.weights_license
 
 
@@ -237,17 +238,13 @@ def test_frames_batched_float64_and_center_fix(shared, det, release_file):
                                np.broadcast_to(0.5 * (s - 1), (oks[0].sum(), 2)), rtol=0, atol=5e-3)
 
 
-# ---- cross-scheme plan, import weight, GPU -----------------------------------------------------
-def test_scoring_plan():
-    assert scoring_plan("ibug68", "ibug68")["protocol"] == "native:ibug68"
-    p = scoring_plan("ibug68", "wflw98", "pipnet")
-    assert p["map_gt"] == "pipnet" and p["protocol"] == "ibug68:gt=wflw98_to_68_pipnet"
-    p = scoring_plan("wflw98", "ibug68", "subset")
-    assert p["map_pred"] == "subset" and p["score_scheme"] == "ibug68"
-    with pytest.raises(ValueError, match="without a 98→68 mapping"):
-        scoring_plan("ibug68", "wflw98", None)
-    with pytest.raises(ValueError, match="no mapping"):
-        scoring_plan("cofw29", "wflw98")
+# ---- import weight, GPU -----------------------------------------------------
+def test_registry_names_resolve():
+    from wflwv.detectors.sbr import config as C
+    from wflwv.registry import DETECTORS
+
+    names = set(DETECTORS.names("sbr*"))
+    assert "sbr" in names and names - {"sbr"} <= set(C.RELEASES)
 
 
 def test_import_is_light():

@@ -14,6 +14,8 @@ import click
               help="filter spec, repeatable: none, one-euro:min_cutoff=1.0,beta=0.05, kalman, ...")
 @click.option("--weights", default=None, help="checkpoint file (only with a single --model)")
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
+@click.option("--dtype", type=click.Choice(["float32", "float64", "bfloat16"]), default="float32",
+              show_default=True, help="inference precision (part of the cache key)")
 @click.option("--out", default="runs", show_default=True, help="RUNS_DIR collecting run sub-directories")
 @click.option("--boxes", default="dataset", show_default=True, help="box source: dataset | gt | detector:<name>")
 @click.option("--limit", default=None, help="smoke-test knob: first N videos, or a fraction such as 0.1")
@@ -26,7 +28,7 @@ import click
               help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
-def evaluate(models, dataset, filters, weights, device, out, boxes, limit, batch_size, jobs, decode, backend,
+def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit, batch_size, jobs, decode, backend,
              exclude_unreliable, seed, progress) -> None:
     """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
 
@@ -41,7 +43,6 @@ def evaluate(models, dataset, filters, weights, device, out, boxes, limit, batch
       wflwv evaluate --model oracle --model bimodal --dataset build/demo --limit 0.25
     """
     from wflwv.harness.evaluate import EvalConfig, evaluate as run_eval, parse_limit
-    from wflwv.harness.report import RESULT_COLUMNS  # noqa: F401  (fail early if the harness is broken)
 
     if weights is not None and len(models) > 1:
         raise click.UsageError("--weights applies to one model; give one --model per call with --weights")
@@ -49,14 +50,22 @@ def evaluate(models, dataset, filters, weights, device, out, boxes, limit, batch
         lim = parse_limit(limit)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from None
+    from wflwv.detectors import parse_options
+    from wflwv.registry import DETECTORS
+
+    for model in models:  # unknown names fail before any model runs
+        try:
+            DETECTORS.entry(parse_options(model)[0])
+        except (KeyError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
     for model in models:
         cfg = EvalConfig(model=model, dataset=dataset, filters=filters, out=out, weights=weights,
-                         device=device, boxes=boxes, limit=lim, batch_size=batch_size, jobs=jobs,
+                         device=device, dtype=dtype, boxes=boxes, limit=lim, batch_size=batch_size, jobs=jobs,
                          decode=decode, backend=backend, exclude_unreliable=exclude_unreliable, seed=seed,
                          progress=progress)
         try:
             summary = run_eval(cfg)
-        except (ValueError, KeyError, FileNotFoundError, NotImplementedError) as exc:
+        except (ValueError, KeyError, FileNotFoundError, NotImplementedError, ImportError, RuntimeError) as exc:
             raise click.ClickException(f"{model}: {exc}") from None
         _print(summary, out)
 

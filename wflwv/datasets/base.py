@@ -61,6 +61,8 @@ class DatasetBuilder:
     num_landmarks = 0
     coord_base = 0
     has_gt = True
+    #: Data-card template path (relative: beside the builder's module); None → see datasets.cards.
+    card_template: Optional[str] = None
 
     def __init__(self, root, *, verify_decode: str = "full", on_error: str = "raise",
                  backend: str = "auto", progress: bool = True, timeout_s: Optional[float] = 600.0,
@@ -143,8 +145,11 @@ class DatasetBuilder:
             if worker is not None:
                 worker.close()
         self.post_checks(records)
+        keep = writer.nested_root(self.root, out_dir)   # e.g. INDEX_DIR/release/ (synthetic builds)
         with atomic_dir(out_dir) as tmp:
             writer.write_index(tmp, self, records, out_dir)
+            if keep is not None:      # last step: the release moves into the folder that replaces out_dir
+                os.replace(keep, tmp / keep.name)
         return load_index(out_dir)
 
     def _dedupe(self, items: List[VideoItem]) -> List[VideoItem]:

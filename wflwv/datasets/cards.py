@@ -1,4 +1,8 @@
-"""Render a built index's data card (``INDEX_DIR/README.md``) from ``wflwv/datasets/cards/<name>.md``.
+"""Render a built index's data card (``INDEX_DIR/README.md``) from its template.
+
+The template of a builder is, in order: its ``card_template`` attribute (a path; relative paths are
+taken beside the module that defines the builder class), ``card.md`` beside that module (e.g.
+``wflwv/datasets/synthetic/card.md``), else ``wflwv/datasets/cards/<name>.md``.
 
 Templates use ``{{key}}`` placeholders that are filled with statistics measured during the build;
 an unknown placeholder raises, so a card can never ship with an unfilled field. The same templates
@@ -8,8 +12,9 @@ are published in the repository as ``data_cards/<name>.md``.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -24,6 +29,19 @@ class CardError(ValueError):
 def template_path(name: str) -> Path:
     """Path of the packaged card template of dataset ``name``."""
     return CARD_DIR / f"{name}.md"
+
+
+def builder_template(builder) -> Path:
+    """The card template of ``builder`` (see the module docstring for the lookup order)."""
+    mod = sys.modules.get(type(builder).__module__)
+    here: Optional[Path] = Path(mod.__file__).parent if getattr(mod, "__file__", None) else None
+    own = getattr(builder, "card_template", None)
+    if own:
+        own = Path(own)
+        return own if own.is_absolute() or here is None else here / own
+    if here is not None and (here / "card.md").is_file():
+        return here / "card.md"
+    return template_path(builder.name)
 
 
 def fill(template: str, values: Dict[str, Any]) -> str:
@@ -82,7 +100,8 @@ def statistics(builder, info: Dict[str, Any], videos, frames) -> Dict[str, Any]:
 
 def render(builder, info: Dict[str, Any], videos, frames) -> str:
     """The filled card of a build (``README.md`` text)."""
-    path = template_path(builder.name)
+    path = builder_template(builder)
     if not path.is_file():
-        raise CardError(f"no card template {path} for dataset {builder.name!r}")
+        raise CardError(f"no card template {path} for dataset {builder.name!r}; add it or set the "
+                        f"builder's card_template")
     return fill(path.read_text(encoding="utf-8"), statistics(builder, info, videos, frames))

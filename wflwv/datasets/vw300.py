@@ -19,7 +19,8 @@ import numpy as np
 
 from wflwv.datasets import splits
 from wflwv.datasets.base import Annotations, DatasetBuilder, VideoItem, digest_arrays
-from wflwv.io.pts import PtsError, read_pts_many
+from wflwv.io.pts import read_pts_many
+from wflwv.schemes import PtsFormatError
 
 _STEM = re.compile(r"^\d{6}$")
 
@@ -152,7 +153,7 @@ class Vw300Builder(DatasetBuilder):
                       f"(first missing or extra: {gap:06d}); frames are never aligned by position", item)
         try:
             lmk = read_pts_many(files, 68)
-        except (PtsError, OSError) as exc:
+        except (PtsFormatError, OSError) as exc:
             self.fail("pts_format", str(exc), item)
         T = len(files)
         flagged = self._unreliable.get(item.video_id, set())

@@ -92,7 +92,7 @@ class WflwVBuilder(DatasetBuilder):
             for vid in lists[subset]:
                 rel = f"videos/{vid}.mp4"
                 items.append(VideoItem(vid, subset, self.root / rel, rel,
-                                       extra={"source": "archive", "window": list(self._ranges.get(vid, (-1, -1)))}))
+                                       extra={"window": list(self._ranges.get(vid, (-1, -1)))}))
         known = {it.video_id for it in items}
         for folder, ext in (("videos", ".mp4"), ("landmarks", ".npy"), ("bboxes", ".npy")):
             d = self.root / folder

@@ -83,6 +83,7 @@ def videos_table(builder, records: List[Dict[str, Any]]):
     """The ``videos.parquet`` table: one row per video found (failed ones carry their status)."""
     import pandas as pd
 
+    source = builder.info_extra().get("source")
     rows = []
     for r in records:
         it, ann, scan = r["item"], r["ann"], r["scan"]
@@ -105,6 +106,8 @@ def videos_table(builder, records: List[Dict[str, Any]]):
         if scan and scan.get("verify_decode"):
             row["verify_decode"] = scan["verify_decode"]
         row.update(it.extra)
+        if source is not None:
+            row["source"] = str(source)      # per-video provenance (archive, synthetic, ...)
         rows.append(row)
     df = pd.DataFrame(rows)
     for col in ("n_decoded", "n_frames_container", "width", "height", "size_bytes", "mtime_ns"):
@@ -131,7 +134,8 @@ def write_index(tmp: Path, builder, records: List[Dict[str, Any]], out_dir: Path
     decoded = ok[ok["decode_backend"].isin(["opencv", "decord"])]
     info = {
         "dataset": builder.name, "dataset_version": builder.VERSION, "builder_version": builder.VERSION,
-        "index_format": INDEX_FORMAT, "root": str(builder.root), "landmark_scheme": builder.landmark_scheme,
+        "index_format": INDEX_FORMAT, "root": recorded_root(builder.root, out_dir),
+        "landmark_scheme": builder.landmark_scheme,
         "num_landmarks": builder.num_landmarks, "coord_base": builder.coord_base,
         "fingerprint": builder.fingerprint(records), "n_videos": int(len(ok)),
         "n_videos_failed": int(len(videos) - len(ok)), "n_frames": int(ok["n_frames"].sum()),
@@ -147,6 +151,24 @@ def write_index(tmp: Path, builder, records: List[Dict[str, Any]], out_dir: Path
     atomic_write_json(tmp / "dataset_info.json", info)
     atomic_write_text(tmp / "README.md", cards.render(builder, info, videos, frames))
     return info
+
+
+def recorded_root(root: Path, out_dir: Path) -> str:
+    """``root`` as written to ``dataset_info.json``: relative (POSIX) when inside ``out_dir``, else absolute."""
+    root, out_dir = Path(root).resolve(), Path(out_dir).resolve()
+    try:
+        rel = root.relative_to(out_dir)
+    except ValueError:
+        return str(root)
+    if not rel.parts:
+        raise ValueError(f"the release root {root} is the index folder itself; pass another --out")
+    return rel.as_posix()
+
+
+def nested_root(root: Path, out_dir: Path) -> Optional[Path]:
+    """The top folder of ``out_dir`` that holds ``root`` (kept across the atomic rename), or None."""
+    rel = recorded_root(root, out_dir)
+    return None if Path(rel).is_absolute() else Path(out_dir).resolve() / Path(rel).parts[0]
 
 
 def load_previous(out_dir: Path, builder) -> Dict[str, Dict[str, Any]]:

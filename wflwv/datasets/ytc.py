@@ -110,8 +110,6 @@ class YtcBuilder(DatasetBuilder):
         """Unlabelled (count from decoding) or private ``frame_%05d.pts`` annotations."""
         if self.annotations is None:
             return Annotations(n_frames=None, digest="unlabelled")
-        from wflwv.io.pts import PtsError, read_pts
-
         d = self.annotations / item.video_id
         files = sorted(d.glob("frame_*.pts")) if d.is_dir() else []
         if not files:
@@ -124,17 +122,20 @@ class YtcBuilder(DatasetBuilder):
         ann.n_frames = n
         ann.source_frame = [f"{i + 1:05d}" for i in range(n)]
         if files is not None:
-            from wflwv.io.pts import PtsError, read_pts
+            from wflwv.io.pts import read_pts_many
+            from wflwv.schemes import PtsFormatError
 
             lmk = np.full((n, 68, 2), np.nan)
+            ks = []
             for f in files:
                 k = int(_FRAME.match(f.stem).group(1)) - 1 if _FRAME.match(f.stem) else -1
                 if not 0 <= k < n:
                     self.fail("frame_count", f"{f} names frame {k + 1} but {n} frames decode", item)
-                try:
-                    lmk[k] = read_pts(f)
-                except PtsError as exc:
-                    self.fail("pts_format", str(exc), item)
+                ks.append(k)
+            try:
+                lmk[ks] = read_pts_many(files, 68)
+            except (PtsFormatError, OSError) as exc:
+                self.fail("pts_format", str(exc), item)
             ann.landmarks = lmk
             ann.digest = digest_arrays(lmk)
             labelled = np.isfinite(lmk).all(axis=(1, 2))

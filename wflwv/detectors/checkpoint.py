@@ -19,6 +19,15 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used as-is: unreadable, wrong hash, wrong keys or shapes."""
 
 
+class WeightsRequired(CheckpointError):
+    """A detector that needs a checkpoint file was created without ``weights`` (``--weights``)."""
+
+    def __init__(self, name: str, hint: str = ""):
+        msg = (f"detector {name!r} needs its checkpoint: pass --weights PATH (Python: "
+               f"create({name!r}, weights=PATH))")
+        super().__init__(msg + (f". {hint}" if hint else ""))
+
+
 def verify_sha256(path: str | os.PathLike, expected: Optional[str], what: str = "checkpoint") -> str:
     """Hash ``path``; raise :class:`CheckpointError` if ``expected`` is given and differs."""
     path = Path(path)

@@ -83,3 +83,18 @@ class HogFaceDetector:
         out[:, :4] /= scale
         area = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
         return out[np.argsort(-area, kind="stable")]
+
+
+_DEFAULT: Optional[HogFaceDetector] = None
+
+
+def largest_face_box(frame: np.ndarray) -> np.ndarray:
+    """Box source hook for the harness (``detector:hog``): largest HOG face ``[4]``, NaN×4 if none.
+
+    The NaN box is the explicit "no face" marker; consumers must count it as a missing detection.
+    """
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = HogFaceDetector()
+    dets = _DEFAULT.detect(frame)
+    return dets[0, :4].copy() if len(dets) else np.full(4, np.nan)

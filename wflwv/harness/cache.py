@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List
 
 import numpy as np
 
@@ -30,7 +30,8 @@ from wflwv.io.atomic import atomic_write_json, atomic_write_parquet
 
 RUN_FORMAT = 1
 KEY_FIELDS = ("run_format", "dataset", "index_fingerprint", "detector", "detector_options",
-              "weights_sha256", "crop_protocol", "box_source", "landmark_scheme")
+              "weights_sha256", "crop_protocol", "box_source", "landmark_scheme", "device_type",
+              "dtype")
 
 
 class RunDirError(ValueError):

@@ -14,14 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
-
 from wflwv.harness.boxes import check_box_source
 from wflwv.harness.cache import RUN_FORMAT, RunDir, index_sha
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
 from wflwv.harness.shard import ShardSpec, get_detector, get_index, run_shard
-
-SUMMARY_FORMAT = 1
 
 
 @dataclass
@@ -34,6 +30,7 @@ class EvalConfig:
     out: str = "runs"
     weights: Optional[str] = None
     device: str = "cpu"
+    dtype: str = "float32"             # float32 | float64 | bfloat16 (detectors that support it)
     boxes: str = "dataset"
     limit: Optional[Union[int, float]] = None
     batch_size: int = 16
@@ -128,7 +125,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     filters = make_filters(cfg.filters)
     box_source = check_box_source(cfg.boxes)
     model, options = parse_options(cfg.model)
-    detector = get_detector(model, options, cfg.weights, cfg.device)
+    detector = get_detector(model, options, cfg.weights, cfg.device, cfg.dtype)
     dcfg = detector.cfg
     if cfg.decode not in ("auto", "always", "never"):
         raise ValueError(f"decode must be auto, always or never, got {cfg.decode!r}")
@@ -143,6 +140,9 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         "detector": model, "detector_options": dict(sorted(dcfg.options.items() or options.items())),
         "weights_sha256": _weights_sha(dcfg, cfg.weights), "crop_protocol": dcfg.crop_protocol,
         "box_source": box_source, "landmark_scheme": dcfg.landmark_scheme,
+        # predictions differ across devices and precisions: never reuse a CPU cache for CUDA
+        "device_type": "none" if dcfg.needs_gt else str(cfg.device).partition(":")[0],
+        "dtype": "none" if dcfg.needs_gt else cfg.dtype,
     }
     extra = {"index_sha": index_sha(index.path), "simulated": bool(dcfg.simulated),
              "detector_cfg": _detector_dict(dcfg)}
@@ -158,7 +158,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     shards = make_shards(todo, cfg.shard_size if not inline else max(len(todo), 1))
     specs = [ShardSpec(index_dir=str(index.path), video_ids=tuple(s), model=model,
                        options=tuple(sorted(options.items())), run_dir=str(run.path), weights=cfg.weights,
-                       device=cfg.device, box_source=box_source, batch_size=cfg.batch_size,
+                       device=cfg.device, dtype=cfg.dtype, box_source=box_source, batch_size=cfg.batch_size,
                        decode=decode, backend=cfg.backend, progress=cfg.progress and inline)
              for s in shards if s]
     detect_stats: Dict[str, float] = {"videos": 0, "frames": 0, "calls": 0, "decode_s": 0.0,

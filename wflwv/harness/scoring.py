@@ -146,17 +146,15 @@ def score(rg: Ragged, filtered: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict
     return per_video, per_frame
 
 
-def bootstrap_ci(values: np.ndarray, seed: int = 0, n_boot: int = 2000, level: float = 0.95) -> Tuple[float, float]:
-    """Percentile bootstrap CI of the mean of ``values`` over videos (seeded; NaN for < 2 values)."""
+def bootstrap_ci(values: np.ndarray, seed: int = 0) -> Tuple[float, float]:
+    """95 % percentile bootstrap CI over videos (:func:`wflwv.metrics.bootstrap_ci`); NaN for < 2 videos."""
+    from wflwv.metrics import bootstrap_ci as _boot
+
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if len(v) < 2:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
-    a = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [a, 1.0 - a])
-    return float(lo), float(hi)
+    return _boot(v, seed=seed)
 
 
 def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray], rg: Ragged,
@@ -193,31 +191,22 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
     return out
 
 
-METRIC_META = {
-    "video_nme.io": ("percent", False, "io", "macro_video"),
-    "video_nme.fs": ("percent", False, "fs", "macro_video"),
-    "nmf": ("nmf", False, "fs/256", "macro_video"),
-    "fr@0.10": ("percent", False, "io", "per_frame"),
-    "auc@0.10": ("fraction", True, "io", "per_frame"),
-    "lag_frames": ("frames", False, "none", "median_video"),
-}
-
-
 def metric_meta() -> Dict[str, Dict[str, Any]]:
-    """Direction, units, normaliser and aggregation of every aggregate column (from the catalog)."""
+    """Id, version, direction, units, normaliser and aggregation of every aggregate column.
+
+    Taken from :mod:`wflwv.metrics.catalog`; FR/AUC are aggregated here over all scored frames of
+    the videos (``micro_frame``), the lag is a median over videos.
+    """
+    from wflwv.metrics import catalog
+
+    specs = {"video_nme.io": (catalog.VIDEO_NME_IO, None), "video_nme.fs": (catalog.VIDEO_NME_FS, None),
+             "nmf": (catalog.NMF, None), "fr@0.10": (catalog.FR_010, "micro_frame"),
+             "auc@0.10": (catalog.AUC_010, "micro_frame")}
     out: Dict[str, Dict[str, Any]] = {}
-    try:
-        from wflwv.metrics import catalog
-    except ImportError:  # the catalog is optional metadata; the table below is authoritative here
-        catalog = None
-    ids = {"video_nme.io": "VIDEO_NME_IO", "video_nme.fs": "VIDEO_NME_FS", "nmf": "NMF",
-           "fr@0.10": "FR_010", "auc@0.10": "AUC_010"}
-    for key, (units, hib, norm, agg) in METRIC_META.items():
-        entry = {"units": units, "higher_is_better": hib, "normaliser": norm, "aggregation": agg}
-        spec = getattr(catalog, ids.get(key, ""), None) if catalog is not None else None
-        if spec is not None:
-            entry["id"] = getattr(spec, "id", key)
-            entry["version"] = getattr(spec, "version", None)
-        entry["aggregation"] = agg  # how *this* harness aggregated it
-        out[key] = entry
+    for key, (spec, agg) in specs.items():
+        out[key] = {"id": spec.id, "version": spec.version, "higher_is_better": spec.higher_is_better,
+                    "units": spec.units, "normaliser": spec.normaliser, "aggregation": agg or spec.aggregation,
+                    "coord_space": "frame_px"}
+    out["lag_frames"] = {"id": "lag", "version": 1, "higher_is_better": False, "units": "frames",
+                         "normaliser": "none", "aggregation": "median_video", "coord_space": "frame_px"}
     return out

@@ -31,6 +31,7 @@ class ShardSpec:
     run_dir: str
     weights: Optional[str] = None
     device: str = "cpu"
+    dtype: str = "float32"
     box_source: str = "dataset"
     batch_size: int = 16
     decode: bool = True
@@ -39,14 +40,22 @@ class ShardSpec:
     extra: Dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def get_detector(model: str, options: Dict[str, Any], weights: Optional[str], device: str):
-    """Create (once per process) the detector for ``model`` with ``options``."""
+def get_detector(model: str, options: Dict[str, Any], weights: Optional[str], device: str,
+                 dtype: str = "float32"):
+    """Create (once per process) the detector for ``model`` with ``options`` and ``dtype`` name."""
     from wflwv.detectors import create
 
-    key = (model, tuple(sorted(options.items())), weights, device)
+    key = (model, tuple(sorted(options.items())), weights, device, dtype)
     if key not in _DETECTORS:
         _DETECTORS.clear()
-        _DETECTORS[key] = create(model, weights=weights, device=device, **options)
+        torch_dtype = None
+        if dtype not in (None, "float32"):
+            import torch
+
+            torch_dtype = getattr(torch, str(dtype), None)
+            if not isinstance(torch_dtype, torch.dtype):
+                raise ValueError(f"--dtype {dtype!r} is not a torch dtype (float32, float64, bfloat16)")
+        _DETECTORS[key] = create(model, weights=weights, device=device, dtype=torch_dtype, **options)
     return _DETECTORS[key]
 
 
@@ -106,7 +115,7 @@ def run_shard(spec: ShardSpec) -> Dict[str, Any]:
     t0 = time.perf_counter()
     index = get_index(spec.index_dir)
     run = RunDir.load(spec.run_dir)
-    detector = get_detector(spec.model, dict(spec.options), spec.weights, spec.device)
+    detector = get_detector(spec.model, dict(spec.options), spec.weights, spec.device, spec.dtype)
     setup_s = time.perf_counter() - t0
     stats = BatchStats()
     commit_s = [0.0]

@@ -95,16 +95,17 @@ def to_markdown(board, clips_df, title: str, preamble: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_board(out_stem: Path, board, clips_df, segs_df, title: str, preamble: str) -> List[Path]:
+def write_board(out_stem: Path, board, clips_df, segs_df, title: str, preamble: str,
+                extra_md: str = "") -> List[Path]:
     """Write ``<stem>.csv`` / ``<stem>.md`` plus per-clip / per-segment CSVs; returns paths."""
     from wflwv.io.atomic import atomic_write_text
 
     out_stem = Path(out_stem)
-    paths = [out_stem.with_suffix(".csv"), out_stem.with_suffix(".md"),
+    paths = [out_stem.parent / f"{out_stem.name}.csv", out_stem.parent / f"{out_stem.name}.md",
              out_stem.parent / f"{out_stem.name}.clips.csv",
              out_stem.parent / f"{out_stem.name}.segments.csv"]
     atomic_write_text(paths[0], board.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(paths[1], to_markdown(board, clips_df, title, preamble))
+    atomic_write_text(paths[1], to_markdown(board, clips_df, title, preamble) + extra_md)
     atomic_write_text(paths[2], clips_df.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths[3], segs_df.to_csv(index=False, float_format="%.6g"))
     return paths

@@ -126,11 +126,13 @@ def unavailable_reason(exc: BaseException, weights: Optional[str] = None) -> Opt
     """A skip reason when ``exc`` means "weights or extras not installed", else None (a real failure).
 
     Recognised: an ImportError (missing optional extra or module), or — when no weights were
-    given — a ValueError (including CheckpointError) whose message asks for ``--weights``.
+    given — :class:`~wflwv.detectors.checkpoint.WeightsRequired`.
     """
+    from wflwv.detectors.checkpoint import WeightsRequired
+
     first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, ImportError):
         return f"extra not installed: {first}"
-    if weights is None and isinstance(exc, ValueError) and "--weights" in str(exc):
+    if weights is None and isinstance(exc, WeightsRequired):
         return f"weights unavailable: {first}"
     return None

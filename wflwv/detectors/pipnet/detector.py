@@ -30,7 +30,8 @@ class PipNetDetector(Detector):
         self.tables = tables
         self.device, self.dtype, self.merge = device, dtype, merge
         self._r1, self._r2 = reverse_tensors(tables.reverse_index1, tables.reverse_index2, device)
-        self.last_scores: Optional[torch.Tensor] = None
+        self.last_scores: Optional[torch.Tensor] = None  # raw cls maxima of the last call [B, N]
+        self.weights_path = self.weights_sha256 = self.meanface_path = None
 
     def heads(self, crops: Any) -> Tuple[torch.Tensor, ...]:
         """Raw head outputs ``(cls, x, y, nb_x, nb_y)`` for normalised crops."""
@@ -96,7 +97,7 @@ def load(name: str, weights: Optional[str], device="cpu", dtype=None, meanface: 
     digest = verify_sha256(weights, release.sha256 if release else None, what=f"{name} checkpoint")
     if release is not None and release.sha256 is None:
         warnings.warn(f"{name}: no published SHA-256 for this release; loaded {weights} with strict "
-                      f"key/shape checks only (sha256 {digest} recorded in cfg.options)", stacklevel=3)
+                      f"key/shape checks only (sha256 {digest} recorded on the detector)", stacklevel=3)
     state = read_state_dict(weights)
     arch = infer_arch(state)
     n = int(state["cls_layer.weight"].shape[0])
@@ -124,9 +125,12 @@ def load(name: str, weights: Optional[str], device="cpu", dtype=None, meanface: 
     net = PipNet(arch, n, k)
     net.load_state_dict(state, strict=True)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
-    opts = {"weights": weights, "weights_sha256_actual": digest, "backbone": arch, "num_nb": k,
-            "meanface": tables.path, "meanface_sha256": tables.sha256,
+    # cfg.options holds only what changes the output (it enters the harness cache key); paths and
+    # the device live on the detector object
+    opts = {"backbone": arch, "num_nb": k, "meanface_sha256": tables.sha256,
             "meanface_data": known.data_name if known else "custom", "max_len": tables.max_len,
-            "merge": merge, "device": str(dev), "dtype": str(dt).replace("torch.", "")}
+            "merge": merge, "dtype": str(dt).replace("torch.", "")}
     cfg = C.make_cfg(name, n, release, opts)
-    return PipNetDetector(cfg, net, tables, dev, dt, merge=merge)
+    det = PipNetDetector(cfg, net, tables, dev, dt, merge=merge)
+    det.weights_path, det.weights_sha256, det.meanface_path = weights, digest, tables.path
+    return det

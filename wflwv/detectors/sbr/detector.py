@@ -44,7 +44,9 @@ class SBRDetector(Detector):
         self.net = net.to(device=device, dtype=dtype).eval()
         self.device, self.dtype = device, dtype
         self.pixel_center_fix = pixel_center_fix
-        self.last_scores: Optional[torch.Tensor] = None
+        self.last_scores: Optional[torch.Tensor] = None  # stage-3 maxima of the last call [B, N]
+        self.weights_path = self.weights_sha256 = None
+        self.train_args: Dict[str, Any] = {}
 
     def forward(self, crops: Any) -> Tuple[torch.Tensor, list]:
         """``(cpm_feature, [stage maps])`` for normalised crops ``[B, 3, 256, 256]``."""
@@ -135,7 +137,8 @@ def load(name: str, weights: Optional[str], device="cpu", dtype=None,
     digest = verify_sha256(weights, release.sha256 if release else None, what=f"{name} checkpoint")
     if release is not None and release.sha256 is None:
         warnings.warn(f"{name}: no published SHA-256 for the released SBR weights; {weights} loaded "
-                      f"with strict key/shape/args checks only (sha256 {digest} recorded)", stacklevel=3)
+                      f"with strict key/shape/args checks only (sha256 {digest} recorded on the "
+                      f"detector)", stacklevel=3)
     state, args = extract_state_dict(safe_load(weights, ALLOWED_GLOBALS), weights)
     last = "stages.0.10.weight"
     if last not in state:
@@ -153,8 +156,10 @@ def load(name: str, weights: Optional[str], device="cpu", dtype=None,
     net = CPMVGG16(num_pts)
     net.load_state_dict(state, strict=True)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
-    opts = {"weights": weights, "weights_sha256_actual": digest, "args": used,
-            "pixel_center_fix": pixel_center_fix, "device": str(dev),
-            "dtype": str(dt).replace("torch.", ""), "crop_resize": "PIL bilinear (antialiased)"}
-    return SBRDetector(C.make_cfg(name, num_pts, release, opts), net, dev, dt, pixel_center_fix)
+    # cfg.options holds only what changes the output (it enters the harness cache key)
+    opts = {"pixel_center_fix": pixel_center_fix, "dtype": str(dt).replace("torch.", ""),
+            "crop_resize": "PIL bilinear (antialiased)"}
+    det = SBRDetector(C.make_cfg(name, num_pts, release, opts), net, dev, dt, pixel_center_fix)
+    det.weights_path, det.weights_sha256, det.train_args = weights, digest, used
+    return det
 

@@ -56,7 +56,7 @@ class CPMVGG16(nn.Module):
 
 def find_peaks(heatmaps: torch.Tensor, radius: int = RADIUS, downsample: int = DOWNSAMPLE
                ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Integer argmax + local soft-argmax of ``[B, C, H, W]`` maps → (locs ``[B, C, 2]``, scores ``[B, C]``).
+    """Argmax + local soft-argmax of ``[B, C, H, W]`` maps → (locs ``[B, C, 2]``, scores ``[B, C]``).
 
     Window (2r+1)² around the argmax by direct indexing (zeros outside the map), values ≤ 1e-6
     replaced by 2.22e-16, offset = weighted mean; location = ``ds·(i + offset) + ds/2 − 0.5``
