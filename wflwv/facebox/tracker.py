@@ -79,7 +79,7 @@ class BoxTracker:
     """Face box source for one clip at a time (call :meth:`reset` between clips)."""
 
     def __init__(self, face_detector: Any, every: int = 5, cut_detector: Any = None,
-                 min_iou: float = 0.3, min_size: float = 8.0):
+                 min_iou: float = 0.3, min_size: float = 8.0, min_consistency: float = 0.5):
         if int(every) < 1:
             raise ValueError(f"every={every}: detect-every-k needs k >= 1 (1 = detect on every frame)")
         self.face_detector = face_detector
@@ -87,6 +87,8 @@ class BoxTracker:
         self.cut_detector = cut_detector
         self.min_iou = float(min_iou)
         self.min_size = float(min_size)
+        self.min_consistency = float(min_consistency)
+        self.n_redetect_ = 0
         self.reset()
 
     def config(self) -> Dict[str, Any]:
@@ -94,7 +96,8 @@ class BoxTracker:
         det = getattr(self.face_detector, "config", lambda: {"name": type(self.face_detector).__name__})
         cut = self.cut_detector.config() if self.cut_detector is not None else None
         return {"face_detector": det(), "every": self.every, "cut_detector": cut,
-                "min_iou": self.min_iou, "min_size": self.min_size, "track_from": "previous_landmarks"}
+                "min_iou": self.min_iou, "min_size": self.min_size,
+                "min_consistency": self.min_consistency, "track_from": "previous_landmarks"}
 
     def reset(self) -> None:
         """Forget the track, the calibration and the cut detector's previous frame."""
@@ -153,15 +156,36 @@ class BoxTracker:
         self.pending_ = fb
         return fb
 
-    def observe(self, landmarks: Optional[np.ndarray]) -> None:
-        """Hand back the landmarks predicted in the proposed box (None/NaN: the face was lost)."""
+    def observe(self, landmarks: Optional[np.ndarray]) -> bool:
+        """Hand back the landmarks predicted in the proposed box (None/NaN: the face was lost).
+
+        Returns False when a *tracked* frame fails the consistency check — the box implied by the
+        new landmarks overlaps the tracked box by IoU < ``min_consistency`` (the predictor drifted
+        off the face). The caller then calls :meth:`redetect` for the same frame.
+        """
         fb, self.pending_ = self.pending_, None
         if fb is None:
             raise RuntimeError("observe() called without a preceding propose()")
         if fb.box is None or landmarks is None or not np.isfinite(landmarks).all():
             self.last_lm_ = None
-            return
+            return fb.box is None
         lm = np.asarray(landmarks, np.float64)
         if fb.source == "detect":
             self.calib_ = calibrate(fb.box, lm)
+        elif iou(box_from_landmarks(lm, self.calib_), fb.box) < self.min_consistency:
+            self.last_lm_ = None
+            self.pending_ = fb                 # redetect() replaces this frame's decision
+            return False
         self.last_lm_ = lm
+        return True
+
+    def redetect(self, image: np.ndarray) -> FrameBox:
+        """Detect again on the current frame after a failed consistency check."""
+        fb = self.pending_
+        if fb is None or fb.source != "track":
+            raise RuntimeError("redetect() is only valid after observe() returned False on a tracked frame")
+        self.n_redetect_ += 1
+        self.last_lm_ = np.zeros((1, 2))      # keep the tracked box for the IoU continuity rule
+        new = self._detect(image, fb.cut, fb.cut_distance)
+        self.pending_ = new
+        return new
