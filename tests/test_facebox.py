@@ -15,7 +15,7 @@ class FakeDetector:
     def __init__(self, script):
         self.script, self.calls = list(script), 0
 
-    def detect(self, image, upsample=None):
+    def detect(self, image, upsample=None, retry=True):
         self.calls += 1
         d = self.script.pop(0) if self.script else []
         return np.array(d, np.float64).reshape(-1, 5)
@@ -51,7 +51,7 @@ def test_tracker_detects_every_k_and_tracks_between():
     img = np.zeros((200, 200, 3), np.uint8)
     d = [[60, 50, 140, 130, 1.0]]
     det = FakeDetector([d] * 10)
-    tr = BoxTracker(det, every=3)
+    tr = BoxTracker(det, every=3, roi=None)
     sources = []
     for t in range(7):
         fb = tr.propose(img)
@@ -65,6 +65,22 @@ def test_tracker_detects_every_k_and_tracks_between():
     tr.observe(face_lm(100, 90))
     fb = tr.propose(img)
     np.testing.assert_allclose(fb.box, np.array(d[0][:4]), atol=1e-9)  # same landmarks → same box
+
+
+def test_roi_detection_replaces_the_tracked_box():
+    img = np.zeros((200, 200, 3), np.uint8)
+    full = [[60, 50, 140, 130, 1.0]]
+    local = [[12, 14, 92, 94, 0.9]]        # crop coordinates: the ROI starts at (60-32, 50-32)
+    det = FakeDetector([full, local, []])
+    tr = BoxTracker(det, every=10, roi=0.4)
+    out = []
+    for _ in range(3):
+        fb = tr.propose(img)
+        out.append((fb.source, None if fb.box is None else fb.box.tolist()))
+        tr.observe(face_lm(100, 90))
+    assert out[0] == ("detect", [60.0, 50.0, 140.0, 130.0])
+    assert out[1] == ("roi", [40.0, 32.0, 120.0, 112.0])     # mapped back to frame pixels
+    assert out[2][0] == "track"                                # nothing in the ROI: landmark box
 
 
 def test_tracker_lost_face_and_new_track_flags():
@@ -87,7 +103,7 @@ def test_tracker_resets_at_cut():
     a = rng.integers(0, 90, (200, 200, 3), dtype=np.uint8)
     b = rng.integers(160, 255, (200, 200, 3), dtype=np.uint8)
     det = FakeDetector([[[60, 50, 140, 130, 1.0]]] * 4)
-    tr = BoxTracker(det, every=100, cut_detector=GreyHistCut())
+    tr = BoxTracker(det, every=100, cut_detector=GreyHistCut(), roi=None)
     seen = []
     for img in (a, a, b, b):
         fb = tr.propose(img)
@@ -109,7 +125,8 @@ def test_hog_on_real_clip_tracks_with_few_detections(shared):
     assert res["meta"]["n_frames"] == 205                     # counted by decoding
     assert res["found"].all()
     src = res["source"].tolist()
-    assert src.count("detect") == 21 and src.count("track") == 184
+    assert src.count("detect") == 21 and src.count("roi") + src.count("track") == 184
+    assert src.count("roi") > 150                             # the ROI detector keeps the face
     assert np.isfinite(res["pred"]).all() and res["pred"].shape == (205, 68, 2)
     assert not res["cut"].any()                               # one continuous talking head
 

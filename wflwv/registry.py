@@ -139,6 +139,9 @@ DETECTORS.register("pipnet_r50.wflw", _PIP, "PIP-Net ResNet-50, released WFLW (9
 DETECTORS.register("pipnet_r101.wflw", _PIP, "PIP-Net ResNet-101, released WFLW (98 points)")
 DETECTORS.register("pipnet_r18.300w", _PIP, "PIP-Net ResNet-18, released 300W (68 points)")
 DETECTORS.register("pipnet_r101.300w", _PIP, "PIP-Net ResNet-101, released 300W (68 points)")
+DETECTORS.register("pipnet_r18.300w_celeba", _PIP,
+                   "PIP-Net ResNet-18 GSSL 300W+CelebA (68 points), official video-demo model")
+DETECTORS.register("pipnet_r18.300w_cofw_wflw", _PIP, "PIP-Net ResNet-18 GSSL 300W+COFW+WFLW (68 points)")
 _SBR = "wflwv.detectors.sbr:create"
 DETECTORS.register("sbr", _SBR, "SBR CPM-VGG16, any official checkpoint")
 DETECTORS.register("sbr.300w", _SBR, "SBR CPM-VGG16 released 300-W weights (68 points)")

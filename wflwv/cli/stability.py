@@ -26,8 +26,8 @@ def _label(model: str, every: int, box_mode: bool, cfg_name: str) -> str:
     return f"{model}@k{every}" if box_mode else cfg_name
 
 
-def _run_model(spec: str, clips: Path, runs: Path, every: int, cut: float, progress: bool
-               ) -> Tuple[str, int, int]:
+def _run_model(spec: str, clips: Path, runs: Path, every: int, cut: float, progress: bool,
+               roi: float) -> Tuple[str, int, int]:
     from wflwv.detectors import create
     from wflwv.io.atomic import atomic_write_json
     from wflwv.realvideo.run import run_folder
@@ -37,20 +37,23 @@ def _run_model(spec: str, clips: Path, runs: Path, every: int, cut: float, progr
         opts["output"] = "mediapipe468"    # native mesh for GT-free jitter (pair 33/263)
     det = create(spec, **opts)
     box_mode = hasattr(det, "predict_box")
-    label = _label(spec, every, box_mode, det.cfg.name)
+    label = _label(spec, every, box_mode, det.cfg.name) + ("" if roi or not box_mode else "-noroi")
     out = runs / label.replace(":", "_").replace("/", "_")
     native = det.cfg.landmark_scheme == "mediapipe468"
     info = {"model": label, "detector": det.cfg.to_dict(),
             "pair": [33, 263] if native else [36, 45], "cross_scheme": native,
             "approx_map": bool(det.cfg.options.get("approx_map", False)),
             "setup": (("HOG (upsample 0, retry 1 under 800 px) on every frame" if every == 1 else
-                       f"HOG (upsample 0, retry 1 under 800 px) every {every} frames, boxes tracked "
-                       f"from the previous landmarks in between") if box_mode else
+                       f"HOG (upsample 0, retry 1 under 800 px) every {every} frames; in between the "
+                       f"box is tracked from the previous landmarks"
+                       + (f" and re-detected by HOG inside it grown by {roi} per side" if roi else
+                          " (no ROI detection)")) if box_mode else
                       f"own face detector ({det.cfg.options.get('mode')} mode), native 468 points")}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "run.json", info)
     ok = bad = 0
-    for meta in run_folder(clips, det, out, every=every, cut_threshold=cut, progress=progress):
+    for meta in run_folder(clips, det, out, every=every, cut_threshold=cut, progress=progress,
+                           roi=roi or None):
         ok, bad = (ok + 1, bad) if meta.get("status") == "ok" else (ok, bad + 1)
         click.echo(f"  {label:28s} {meta['clip']:40s} {meta.get('status')}"
                    + (f"  {meta.get('fps', 0):6.1f} fps  found {meta.get('n_found')}/"
@@ -85,8 +88,11 @@ def _collect(runs: Path, clips: Path) -> Tuple[List[Dict[str, Any]], Dict[str, s
               "mediapipe468.track; none = only rebuild the board from --runs")
 @click.option("--filter", "filters", multiple=True, default=("none", "one-euro", "kalman"),
               show_default=True, help="filter spec (repeatable); 'none' = unfiltered")
-@click.option("--every", "everys", multiple=True, type=int, default=(5,), show_default=True,
+@click.option("--every", "everys", multiple=True, type=int, default=(10,), show_default=True,
               help="HOG detection every k frames for box detectors (repeatable; 1 = every frame)")
+@click.option("--roi", default=0.4, show_default=True,
+              help="between detections, run HOG inside the tracked box grown by this fraction per "
+              "side (0 = pure landmark tracking)")
 @click.option("--cut-threshold", default=0.30, show_default=True,
               help="grid grey-histogram Hellinger distance above which a scene cut is declared")
 @click.option("--runs", "runs", type=click.Path(path_type=Path), default=Path("runs/stability"),
@@ -99,13 +105,13 @@ def _collect(runs: Path, clips: Path) -> Tuple[List[Dict[str, Any]], Dict[str, s
               "--from-images build): also score NME / NMF against its GT")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def stability(clips: Path, models: Tuple[str, ...], filters: Tuple[str, ...],
-              everys: Tuple[int, ...], cut_threshold: float, runs: Path, out: Path,
+              everys: Tuple[int, ...], roi: float, cut_threshold: float, runs: Path, out: Path,
               gt_index: Path, progress: bool) -> None:
     """Run real detectors over every clip under CLIPS and tabulate GT-free D1/D2, filters on/off.
 
     \b
     Example:
-      wflwv stability ../shared/realdata/videos --model dlib68 --every 1 --every 5 \\
+      wflwv stability ../shared/realdata/videos --model dlib68 --every 1 --every 10 \\
           --filter none --filter one-euro --filter kalman --out leaderboards/real_clips
     """
     from wflwv.realvideo.board import leaderboard, stability_tables, write_board
@@ -114,7 +120,7 @@ def stability(clips: Path, models: Tuple[str, ...], filters: Tuple[str, ...],
     for spec in models:
         for k in (everys if not spec.startswith("mediapipe468") else everys[:1]):
             try:
-                _run_model(spec, clips, runs, k, cut_threshold, progress)
+                _run_model(spec, clips, runs, k, cut_threshold, progress, roi)
             except ImportError as exc:
                 raise click.ClickException(str(exc)) from None
     collected, notes = _collect(runs, clips)

@@ -129,7 +129,12 @@ def cut_crop(frame: np.ndarray, protocol: CropProtocol, box) -> Tuple[np.ndarray
         if patch.size == 0:
             raise ValueError(f"face box {box[:4].tolist()} lies outside the {frame.shape[1]}x"
                              f"{frame.shape[0]} frame")
-        crop = cv2.resize(patch, (S, S), interpolation=cv2.INTER_LINEAR)
+        if protocol.id == SBR_PAD.id:  # SBR resizes with PIL (antialiased bilinear), as released
+            from PIL import Image
+
+            crop = np.asarray(Image.fromarray(np.ascontiguousarray(patch)).resize((S, S), Image.BILINEAR))
+        else:
+            crop = cv2.resize(patch, (S, S), interpolation=cv2.INTER_LINEAR)
     return crop, A
 
 

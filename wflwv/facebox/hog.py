@@ -58,10 +58,12 @@ class HogFaceDetector:
                 "retry_below": self.retry_below, "max_side": self.max_side,
                 "threshold": self.threshold}
 
-    def detect(self, image: np.ndarray, upsample: Optional[int] = None) -> np.ndarray:
+    def detect(self, image: np.ndarray, upsample: Optional[int] = None, retry: bool = True
+               ) -> np.ndarray:
         """All faces in ``image`` (RGB or grey uint8) as ``[K, 5]``; ``K == 0`` means no face.
 
-        ``upsample`` overrides the configured first-pass upsampling (the retry rule still applies).
+        ``upsample`` overrides the configured first-pass upsampling; ``retry=False`` skips the
+        upsample-1 retry (used for the small search regions of the tracker).
         """
         grey = to_grey(image)
         scale = 1.0
@@ -73,7 +75,8 @@ class HogFaceDetector:
             grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
         first = self.upsample if upsample is None else int(upsample)
         rects, scores, _ = self._det.run(grey, first, self.threshold)
-        if (len(rects) == 0 and self.retry_upsample is not None and first < int(self.retry_upsample)
+        if (len(rects) == 0 and retry and self.retry_upsample is not None
+                and first < int(self.retry_upsample)
                 and max(grey.shape) < self.retry_below):
             rects, scores, _ = self._det.run(grey, int(self.retry_upsample), self.threshold)
         if len(rects) == 0:

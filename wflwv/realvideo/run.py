@@ -27,7 +27,7 @@ from wflwv.facebox.hog import to_grey
 from wflwv.facebox.tracker import BoxTracker
 
 VIDEO_EXTS = (".avi", ".mp4", ".wmv", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def find_clips(root: Path) -> List[Path]:
@@ -53,13 +53,14 @@ def _frames(path: Path, backend: str):
     return iter_frames(path, backend=backend)
 
 
-def run_clip(path: Path, detector: Any, every: int = 5, cut_threshold: float = 0.30,
-             backend: str = "opencv", progress: bool = False) -> Dict[str, Any]:
+def run_clip(path: Path, detector: Any, every: int = 10, cut_threshold: float = 0.30,
+             backend: str = "opencv", progress: bool = False, roi: Optional[float] = 0.4
+             ) -> Dict[str, Any]:
     """Predict every frame of one clip; returns arrays (``pred``, ``found``, ``cut``, …) and meta."""
     box_mode = hasattr(detector, "predict_box") and hasattr(detector, "face_detector")
     cut_det = GreyHistCut(threshold=cut_threshold)
-    tracker = BoxTracker(detector.face_detector, every=every, cut_detector=cut_det) if box_mode \
-        else None
+    tracker = BoxTracker(detector.face_detector, every=every, cut_detector=cut_det, roi=roi) \
+        if box_mode else None
     if hasattr(detector, "reset"):
         detector.reset()
     preds, found, cut, new, src, times = [], [], [], [], [], []
@@ -86,7 +87,12 @@ def run_clip(path: Path, detector: Any, every: int = 5, cut_threshold: float = 0
             t_det += t2 - t1
             if fb.found:
                 lm = detector.predict_box(grey, fb.box)
-            tracker.observe(lm)
+            if not tracker.observe(lm):           # tracked landmarks drifted: detect again
+                t3 = time.perf_counter()
+                fb = tracker.redetect(grey)
+                t_det += time.perf_counter() - t3
+                lm = detector.predict_box(grey, fb.box) if fb.found else None
+                tracker.observe(lm)
             t_pred += time.perf_counter() - t2
             c, nt, s = fb.cut, fb.new_track, fb.source
         else:
@@ -118,6 +124,7 @@ def run_clip(path: Path, detector: Any, every: int = 5, cut_threshold: float = 0
                  "ms_detect": 1e3 * t_det / max(T, 1), "ms_predict": 1e3 * t_pred / max(T, 1),
                  "fps": T / max(t_dec + t_det + t_pred, 1e-9),
                  "box_source": tracker.config() if tracker else {"self": detector.cfg.name},
+                 "n_redetect": tracker.n_redetect_ if tracker else 0,
                  "cut_detector": cut_det.config()},
     }
 
@@ -139,9 +146,9 @@ def load_clip(path: Path) -> Dict[str, Any]:
     return res
 
 
-def run_folder(root: Path, detector: Any, out: Path, every: int = 5, cut_threshold: float = 0.30,
-               backend: str = "opencv", progress: bool = True, config: Optional[Dict] = None
-               ) -> Iterable[Dict[str, Any]]:
+def run_folder(root: Path, detector: Any, out: Path, every: int = 10, cut_threshold: float = 0.30,
+               backend: str = "opencv", progress: bool = True, config: Optional[Dict] = None,
+               roi: Optional[float] = 0.4) -> Iterable[Dict[str, Any]]:
     """Run ``detector`` on every clip under ``root``; yields each clip's meta (cached when current)."""
     from wflwv.io.atomic import atomic_write_json
 
@@ -149,7 +156,7 @@ def run_folder(root: Path, detector: Any, out: Path, every: int = 5, cut_thresho
     out.mkdir(parents=True, exist_ok=True)
     cfg = {"format": FORMAT_VERSION, "detector": detector.cfg.name,
            "options": {k: v for k, v in detector.cfg.options.items()}, "every": every,
-           "cut_threshold": cut_threshold, "backend": backend, **(config or {})}
+           "cut_threshold": cut_threshold, "backend": backend, "roi": roi, **(config or {})}
     clips = find_clips(root)
     if not clips:
         raise FileNotFoundError(f"no video files ({', '.join(VIDEO_EXTS)}) under {root}")
@@ -162,7 +169,7 @@ def run_folder(root: Path, detector: Any, out: Path, every: int = 5, cut_thresho
                 yield {"clip": cid, **res["meta"]}
                 continue
         try:
-            res = run_clip(path, detector, every, cut_threshold, backend, progress)
+            res = run_clip(path, detector, every, cut_threshold, backend, progress, roi)
         except Exception as exc:  # noqa: BLE001 — one bad clip must not lose the others
             info = {"clip": cid, "status": "error", "error": f"{type(exc).__name__}: {exc}",
                     "path": str(path), "config": cfg}

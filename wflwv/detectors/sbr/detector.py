@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from wflwv.detectors.base import Detector, DetectorCfg
-from wflwv.detectors.checkpoint import CheckpointError, check_state_dict, safe_load, verify_sha256
+from wflwv.detectors.checkpoint import CheckpointError, WeightsRequired, check_state_dict, safe_load, verify_sha256
 from wflwv.detectors.crops import _check_box, _sbr_matrix, to_frame
 from wflwv.detectors.family_utils import resolve_device, resolve_dtype
 from wflwv.detectors.sbr import config as C
@@ -130,9 +130,8 @@ def load(name: str, weights: Optional[str], device="cpu", dtype=None,
     if name != "sbr" and release is None:
         raise ValueError(f"unknown SBR tag {name!r}; known: {sorted(C.RELEASES)} or 'sbr'")
     if weights is None:
-        raise CheckpointError(
-            f"{name} needs weights: pass --weights PATH to cpm_vgg16-epoch-049-050.pth (SBR Google "
-            f"Drive folder 1ylMoVuUaNPqP7GSeWS3yE-wfU9JEJSSu)")
+        raise WeightsRequired(name, hint=(
+            "Use cpm_vgg16-epoch-049-050.pth (SBR Google Drive folder 1ylMoVuUaNPqP7GSeWS3yE-wfU9JEJSSu)"))
     weights = str(Path(weights).expanduser())
     digest = verify_sha256(weights, release.sha256 if release else None, what=f"{name} checkpoint")
     if release is not None and release.sha256 is None:
