@@ -137,7 +137,8 @@ def test_options_and_devices(small_ckpt):
 
 
 def test_bf16_cpu_autocast_runs_and_keeps_fp32_state(small_ckpt):
-    det = D.create("ldeq", weights=str(small_ckpt[0]), precision="bf16")
+    det = D.create("ldeq", weights=str(small_ckpt[0]), dtype=torch.bfloat16)   # harness --dtype bfloat16
+    assert det.precision == "bf16" and det.dtype == torch.float32
     lm, st = det.predict_crops(torch.zeros(1, 3, 256, 256))
     assert lm.dtype == torch.float32 and st.dtype == torch.float32
     assert bool(torch.isfinite(lm).all()) and float(lm.min()) >= 0 and float(lm.max()) <= 252

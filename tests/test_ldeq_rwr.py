@@ -152,7 +152,8 @@ def test_video_parallel_batching_of_unequal_videos(rwr_data):
         live = [v for v, (s, fr) in videos.items() if s <= step < s + len(fr)]
         fresh = [v for v in live if videos[v][0] == step]
         cont = [v for v in live if videos[v][0] < step]
-        for group, st in ((fresh, None), (cont, det.stack_state([states[v] for v in cont]) if cont else None)):
+        stacked = det.stack_state([states[v] for v in cont]) if cont else None
+        for group, st in ((fresh, None), (cont, stacked)):
             if not group:
                 continue
             idx = [videos[v][1][step - videos[v][0]] for v in group]

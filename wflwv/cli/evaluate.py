@@ -14,8 +14,9 @@ import click
               help="filter spec, repeatable: none, one-euro:min_cutoff=1.0,beta=0.05, kalman, ...")
 @click.option("--weights", default=None, help="checkpoint file (only with a single --model)")
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
-@click.option("--dtype", type=click.Choice(["float32", "float64", "bfloat16"]), default="float32",
-              show_default=True, help="inference precision (part of the cache key)")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="inference precision (part of the cache key); reduced-precision "
+                                      "modes are offered only once validated against fp32 NME/NMF")
 @click.option("--out", default="runs", show_default=True, help="RUNS_DIR collecting run sub-directories")
 @click.option("--boxes", default="dataset", show_default=True, help="box source: dataset | gt | detector:<name>")
 @click.option("--limit", default=None, help="smoke-test knob: first N videos, or a fraction such as 0.1")

@@ -27,8 +27,13 @@ def create(name: str, weights: Optional[str] = None, device: str = "cpu", dtype:
     if name not in ("ldeq", "ldeq.wflw", "ldeq.wflw_v"):
         raise KeyError(f"unknown LDEQ detector {name!r}; use ldeq, ldeq.wflw or ldeq.wflw_v")
     if weights is None:
-        raise ValueError(f"{name} needs its checkpoint: pass --weights PATH/final.pth.tar (download it "
-                         f"from the LDEQ_RwR README's Google Drive links; NVIDIA non-commercial licence)")
+        from wflwv.detectors.checkpoint import WeightsRequired
+
+        raise WeightsRequired(name, hint="Download final.pth.tar from the LDEQ_RwR README's Google Drive "
+                                         "links (NVIDIA non-commercial licence)")
+    if str(dtype).replace("torch.", "") in ("bfloat16", "bf16"):   # --dtype bfloat16: fp32 weights,
+        dtype = None                                               # bf16 autocast (precision=bf16)
+        options.setdefault("precision", "bf16")
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     resolve_options(name, dev, dt, dict(options))  # fail on bad options before reading the file
     model, digest = load_model(name, weights, sha256=RELEASED_SHA256.get(name), device="cpu", dtype=dt)

@@ -104,7 +104,8 @@ class DEQLayer(nn.Module):
 
 
 def decode(h: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Spatial soft-argmax: ``[B,K,H,W]`` maps → ``([B,K,2]`` crop units in [0, (H-1)/H], uncertainty ``[B,K])``.
+    """Spatial soft-argmax: ``[B,K,H,W]`` maps → (``[B,K,2]`` crop units in [0, (H-1)/H],
+    uncertainty ``[B,K]``).
 
     Heatmap cell j ↔ crop unit j/H (no half-pixel offset). The grids are built on ``h``'s device.
     """

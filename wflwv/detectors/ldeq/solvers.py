@@ -17,7 +17,7 @@ Diagnostics (``info``) follow the reference's ``fwd_logs`` plus traces used by t
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import torch
 
