@@ -28,9 +28,12 @@ test: install-dev
 
 bench: install
 	$(PYTHON) benchmarks/metrics.py
+	$(PYTHON) benchmarks/filters.py
 	$(PYTHON) benchmarks/decode.py
 	$(PYTHON) benchmarks/build.py
 	$(PYTHON) benchmarks/harness.py
+	$(PYTHON) benchmarks/detectors.py
+	$(PYTHON) benchmarks/ldeq.py
 
 # Real indexes: WFLWV_ROOT=/data/WFLW_V [VW300_ROOT=...] make reproduce
 reproduce: install
