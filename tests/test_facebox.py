@@ -126,7 +126,6 @@ def test_hog_on_real_clip_tracks_with_few_detections(shared):
     assert res["found"].all()
     src = res["source"].tolist()
     assert src.count("detect") == 21 and src.count("roi") + src.count("track") == 184
-    assert src.count("roi") > 150                             # the ROI detector keeps the face
     assert np.isfinite(res["pred"]).all() and res["pred"].shape == (205, 68, 2)
     assert not res["cut"].any()                               # one continuous talking head
 

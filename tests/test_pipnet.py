@@ -202,7 +202,7 @@ def test_release_tag_checks_hash(filled, shared):
     with pytest.raises(CheckpointError, match="SHA-256 .* was expected"):
         create("pipnet_r18.wflw", weights=str(filled["wflw98"]),
                meanface=str(shared("parity", "pipnet", "meanface_WFLW.txt")))
-    with pytest.raises(CheckpointError, match="needs weights"):
+    with pytest.raises(CheckpointError, match="needs its checkpoint"):
         create("pipnet_r18.wflw")
 
 

@@ -119,7 +119,7 @@ def test_load_errors(tmp_path, filled_state):
     torch.save({"args": evil, "detector": small}, tmp_path / "evil.pth")
     with pytest.raises(CheckpointError, match="outside the allow-list"):
         create("sbr", weights=str(tmp_path / "evil.pth"))
-    with pytest.raises(CheckpointError, match="needs weights"):
+    with pytest.raises(CheckpointError, match="needs its checkpoint"):
         create("sbr.300w")
     with pytest.raises(ValueError, match="does not take option"):
         create("sbr", weights=str(tmp_path / "shape.pth"), radius=3)

@@ -27,7 +27,7 @@ from wflwv.facebox.hog import to_grey
 from wflwv.facebox.tracker import BoxTracker
 
 VIDEO_EXTS = (".avi", ".mp4", ".wmv", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def find_clips(root: Path) -> List[Path]:
