@@ -134,7 +134,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     decode = cfg.decode != "never"
     exclude = cfg.exclude_unreliable
     if exclude is None:
-        exclude = bool(index.frames["unreliable"].any()) if "unreliable" in index.frames else False
+        exclude = index.any_unreliable
     fields = {
         "run_format": RUN_FORMAT, "dataset": index.dataset, "index_fingerprint": index.fingerprint,
         "detector": model, "detector_options": dict(sorted(dcfg.options.items() or options.items())),

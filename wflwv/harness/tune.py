@@ -104,7 +104,7 @@ def tune(run_dir, filter_name: str, tune_subset: str, apply_subset: Optional[str
     run, index = _load_run(Path(run_dir), index_dir)
     scheme = run.config["key_fields"]["landmark_scheme"]
     if exclude_unreliable is None:
-        exclude_unreliable = bool(index.frames["unreliable"].any()) if "unreliable" in index.frames else False
+        exclude_unreliable = index.any_unreliable
 
     def evaluate(subset, filters):
         return _evaluate_all(run, index, _subset_ids(run, index, subset), filters, scheme, exclude_unreliable,
