@@ -94,7 +94,7 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
                 frows["unreliable"].append(i in unreliable.get(vid, []))
             k += 1
     vt = pa.Table.from_pylist(vrows)
-    pq.write_table(vt, out / "videos.parquet")
+    pq.write_table(vt, out / "videos.parquet", row_group_size=8192)  # as the builders write
     lm_flat = np.concatenate(frows["landmarks"]).astype(np.float32)
     bb_flat = np.concatenate(frows["bbox"]).astype(np.float32)
     ft = pa.table({
@@ -104,7 +104,7 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
         "bbox": pa.FixedSizeListArray.from_arrays(pa.array(bb_flat), 4),
         "unreliable": pa.array(frows["unreliable"]),
     })
-    pq.write_table(ft, out / "frames.parquet")
+    pq.write_table(ft, out / "frames.parquet", row_group_size=8192)
     info = {"dataset": dataset, "builder_version": builder_version, "index_format": index_format,
             "root": str(media), "landmark_scheme": "wflw98" if n == 98 else "ibug68", "num_landmarks": n,
             "coord_base": 0, "fingerprint": hashlib.sha256(json.dumps(lengths).encode()).hexdigest(),

@@ -185,58 +185,77 @@ class _FrameArrays:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        names = set(pq.read_schema(path).names)
-        cols = [c for c in ("video_id", "frame_index", "time_s", "unreliable", "landmarks", "bbox")
-                if c in names]
-        table = pq.read_table(path, columns=cols)
-        order = pc.sort_indices(table, sort_keys=[("video_id", "ascending"),
-                                                  ("frame_index", "ascending")])
-        vids = table["video_id"].to_numpy(zero_copy_only=False).astype(str)
-        # keep the index's video order for slices, but frames of one video contiguous and sorted
+        pf = pq.ParquetFile(path, memory_map=True)
+        names = set(pf.schema_arrow.names)
+        n = pf.metadata.num_rows
+        small = pf.read(columns=[c for c in ("video_id", "frame_index", "time_s", "unreliable")
+                                 if c in names])
+        vids = small["video_id"].to_numpy(zero_copy_only=False).astype(str)
+
+        def column(name, dtype, fill):
+            if name not in small.column_names:
+                return np.full(n, fill, dtype)
+            return small[name].combine_chunks().fill_null(fill).to_numpy(zero_copy_only=False).astype(dtype)
+
+        frame_index = column("frame_index", np.int64, 0)
+        lm, has_lm = _read_fixed(pf, "landmarks", n)
+        bb, has_bb = _read_fixed(pf, "bbox", n)
+        time_s, unreliable = column("time_s", np.float64, np.nan), column("unreliable", bool, False)
+        # frames of one video contiguous and sorted by frame_index, videos in first-seen order
         first_pos: Dict[str, int] = {}
         for i, v in enumerate(vids):
             first_pos.setdefault(v, i)
-        order = np.asarray(order)
-        rank = np.array([first_pos[v] for v in vids[order]]) if len(order) else order
-        order = order[np.argsort(rank, kind="stable")]
-        vids = vids[order]
-        table = table.take(order)
-        n = len(vids)
+        rank = np.array([first_pos[v] for v in vids], np.int64) if n else np.zeros(0, np.int64)
+        order = np.lexsort((frame_index, rank))
+        if not np.array_equal(order, np.arange(n)):  # builders write sorted rows: usually no copy
+            vids, frame_index, time_s, unreliable = vids[order], frame_index[order], time_s[order], \
+                unreliable[order]
+            has_lm, has_bb = has_lm[order], has_bb[order]
+            lm = lm[order] if lm is not None else None
+            bb = bb[order] if bb is not None else None
         slices: Dict[str, slice] = {}
         if n:
             starts = np.flatnonzero(np.r_[True, vids[1:] != vids[:-1]])
             stops = np.r_[starts[1:], n]
             slices = {str(vids[a]): slice(int(a), int(b)) for a, b in zip(starts, stops)}
+        del pc
+        return cls(slices=slices, frame_index=frame_index, time_s=time_s, unreliable=unreliable,
+                   landmarks=lm, has_landmarks=has_lm, bbox=bb, has_bbox=has_bb)
 
-        def column(name, dtype, fill):
-            if name not in table.column_names:
-                return np.full(n, fill, dtype)
-            col = table[name].combine_chunks()
-            return col.fill_null(fill).to_numpy(zero_copy_only=False).astype(dtype)
 
-        def fixed(name):
-            if name not in table.column_names:
-                return None, np.zeros(n, bool)
-            col = table[name].combine_chunks()
-            valid = ~col.is_null().to_numpy(zero_copy_only=False)
-            if not valid.any():
-                return None, valid
-            width = col.type.list_size if hasattr(col.type, "list_size") else None
-            if width is None:  # variable-size lists: pad nulls then flatten
-                vals = np.stack([np.asarray(x, np.float32) for x in col.to_pylist() if x is not None])
-                out = np.zeros((n, vals.shape[1]), np.float32)
-                out[valid] = vals
-                return out, valid
-            flat = col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-            flat = flat[col.offset * width:(col.offset + n) * width]
-            return flat.reshape(n, width), valid
+def _read_fixed(pf, name: str, n: int):
+    """A fixed-size float list column as ``[n, width]`` float32 + validity, one row group at a time.
 
-        lm, has_lm = fixed("landmarks")
-        bb, has_bb = fixed("bbox")
-        return cls(slices=slices, frame_index=column("frame_index", np.int64, 0),
-                   time_s=column("time_s", np.float64, np.nan),
-                   unreliable=column("unreliable", bool, False), landmarks=lm, has_landmarks=has_lm,
-                   bbox=bb, has_bbox=has_bb)
+    Decoding a nested Parquet column costs several times its size in temporary buffers, so reading
+    row group by row group into one preallocated array keeps the peak close to the array itself.
+    """
+    if name not in pf.schema_arrow.names:
+        return None, np.zeros(n, bool)
+    typ = pf.schema_arrow.field(name).type
+    width = getattr(typ, "list_size", None)
+    valid = np.zeros(n, bool)
+    if width is None:  # variable-size lists (older writers): per-row conversion
+        col = pf.read(columns=[name])[name].combine_chunks()
+        valid[:] = ~col.is_null().to_numpy(zero_copy_only=False)
+        if not valid.any():
+            return None, valid
+        vals = np.stack([np.asarray(x, np.float32) for x in col.to_pylist() if x is not None])
+        out = np.zeros((n, vals.shape[1]), np.float32)
+        out[valid] = vals
+        return out, valid
+    out = np.zeros((n, width), np.float32)
+    pos = 0
+    for g in range(pf.num_row_groups):
+        col = pf.read_row_group(g, columns=[name])[name].combine_chunks()
+        k = len(col)
+        valid[pos:pos + k] = ~col.is_null().to_numpy(zero_copy_only=False)
+        flat = col.values.to_numpy(zero_copy_only=False)
+        out[pos:pos + k] = flat[col.offset * width:(col.offset + k) * width].reshape(k, width)
+        pos += k
+        del col, flat
+    if not valid.any():
+        return None, valid
+    return out, valid
 
 
 def load_index(path) -> Index:

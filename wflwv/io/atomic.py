@@ -57,8 +57,12 @@ def atomic_write_json(path: PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def atomic_write_parquet(path: PathLike, table: Any) -> Path:
-    """Write a pandas DataFrame or pyarrow Table to Parquet atomically."""
+def atomic_write_parquet(path: PathLike, table: Any, row_group_size: int = 8192) -> Path:
+    """Write a pandas DataFrame or pyarrow Table to Parquet atomically.
+
+    Row groups of ``row_group_size`` rows let readers decode large nested columns (landmarks) one
+    group at a time, which bounds their peak memory.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -68,7 +72,7 @@ def atomic_write_parquet(path: PathLike, table: Any) -> Path:
         table = pa.Table.from_pandas(table, preserve_index=False)
     tmp = _tmp_sibling(path)
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, row_group_size=row_group_size)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
