@@ -73,11 +73,52 @@ def get_index(index_dir: str):
     return _INDEXES[key]
 
 
-def _decoded(path: Path, backend: str) -> Iterator[Tuple[int, Any]]:
+def _decoded(path: Path, backend: str, prefetch: int = 4) -> Iterator[Tuple[int, Any]]:
+    """``(frame_index, RGB image)`` of ``path``, decoded ``prefetch`` frames ahead in a thread.
+
+    Native decoders release the GIL, so decoding the next frames overlaps with batching, inference
+    and cache commits of the main thread. Errors of the decoder are re-raised in the consumer.
+    """
+    import queue
+    import threading
+
     from wflwv.io.video import iter_frames
 
-    for fr in iter_frames(path, backend=backend):
-        yield fr.index, fr.image
+    if prefetch <= 0:
+        for fr in iter_frames(path, backend=backend):
+            yield fr.index, fr.image
+        return
+    q: "queue.Queue" = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for fr in iter_frames(path, backend=backend):
+                while not stop.is_set():
+                    try:
+                        q.put((fr.index, fr.image), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(end)
+        except BaseException as exc:  # noqa: BLE001 — handed to the consumer
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name=f"decode-{path.name}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def _skipped(n: int) -> Iterator[Tuple[int, Any]]:

@@ -89,7 +89,7 @@ class MotionSpec:
         """Linear ramps from calm (d=0) to lively (d=1): wider pose ranges, moderately faster."""
         d = float(np.clip(d, 0.0, 1.0))
         return cls(trans=0.15 + 0.25 * d, zoom=0.03 + 0.07 * d, roll=np.radians(3 + 15 * d),
-                   yaw=np.radians(10 + 28 * d), pitch=np.radians(4 + 8 * d), f_hi=0.4 + 0.4 * d,
+                   yaw=np.radians(10 + 28 * d), pitch=np.radians(4 + 8 * d), f_hi=0.4 + 0.15 * d,
                    talk=0.25 + 0.65 * d, blink_rate=0.25 + 0.35 * d,
                    burst_rate=0.1 + 0.5 * d, burst_yaw=np.radians(8 + 20 * d),
                    burst_pitch=np.radians(3 + 6 * d), burst_trans=0.05 + 0.15 * d)
