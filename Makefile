@@ -19,7 +19,8 @@ install-dev: install
 demo: install
 	$(WFLWV) build synthetic --preset demo --out $(DEMO_DIR)
 	$(WFLWV) evaluate --model oracle --model noisy --model bimodal --dataset $(DEMO_DIR) \
-	    --filter none --filter one-euro --filter kalman --filter kalman-rts --filter ema --filter savgol \
+	    --filter none --filter one-euro@noisy --filter kalman@noisy --filter kalman-rts@noisy \
+	    --filter ema@noisy --filter savgol@noisy --filter savgol@noisy-causal \
 	    --out $(RUNS_DIR)
 	$(WFLWV) leaderboard $(RUNS_DIR) --out leaderboards/demo
 
@@ -34,6 +35,7 @@ bench: install
 	$(PYTHON) benchmarks/harness.py
 	$(PYTHON) benchmarks/detectors.py
 	$(PYTHON) benchmarks/ldeq.py
+	$(PYTHON) benchmarks/real_models.py
 
 # Real indexes: WFLWV_ROOT=/data/WFLW_V [VW300_ROOT=...] make reproduce
 reproduce: install

@@ -70,7 +70,8 @@ def test_static_mode_on_real_images(mp, shared):
 
 
 def test_track_mode_smoother_than_dlib_on_sbr_demo(mp, shared):
-    """real_models.md §5: accel/ioc ranks MediaPipe-track < dlib on the SBR demo."""
+    """real_models.md §5 on the SBR demo: MediaPipe track disp/ioc 0.0074, accel/ioc 0.0072;
+    dlib (HOG every frame) 0.0167 / 0.0241 — so accel/ioc ranks MediaPipe-track < dlib."""
     pytest.importorskip("dlib")
     from wflwv.detectors import create
     from wflwv.realvideo.run import run_clip
@@ -79,7 +80,11 @@ def test_track_mode_smoother_than_dlib_on_sbr_demo(mp, shared):
     clip = shared("realdata", "videos", "misc", "sbr_demo-sbr.mp4")
     mpr = run_clip(clip, mp468.create("mediapipe468.track", output="mediapipe468"))
     dlr = run_clip(clip, create("dlib68"), every=1)
-    d2_mp = clip_stability(mpr, ["none"], pair=(33, 263), kinds=("ioc",))[1][0]["D2_ioc"]
-    d2_dl = clip_stability(dlr, ["none"], pair=(36, 45), kinds=("ioc",))[1][0]["D2_ioc"]
-    assert mpr["meta"]["fps"] > 0 and np.isfinite(d2_mp) and np.isfinite(d2_dl)
-    assert d2_mp < d2_dl
+    cm = clip_stability(mpr, ["none"], pair=(33, 263), kinds=("ioc",))[1][0]
+    cd = clip_stability(dlr, ["none"], pair=(36, 45), kinds=("ioc",))[1][0]
+    assert mpr["meta"]["fps"] > 0 and mpr["found"].all() and dlr["found"].all()
+    assert cm["D2_ioc"] < cd["D2_ioc"]
+    assert cm["D1_ioc"] == pytest.approx(0.0074, rel=0.1)
+    assert cm["D2_ioc"] == pytest.approx(0.0072, rel=0.1)
+    assert cd["D1_ioc"] == pytest.approx(0.0167, rel=0.05)
+    assert cd["D2_ioc"] == pytest.approx(0.0241, rel=0.05)

@@ -149,6 +149,12 @@ DETECTORS.register("dlib68", "wflwv.detectors.dlib68:create",
                    "dlib 68-point ERT predictor (extra [dlib]), real pretrained")
 DETECTORS.register("mediapipe468", "wflwv.detectors.mediapipe468:create",
                    "MediaPipe FaceMesh 468 points, APPROXIMATE 68-point mapping (extra [mediapipe])")
+DETECTORS.register("mediapipe468.static", "wflwv.detectors.mediapipe468:create",
+                   "MediaPipe FaceMesh static_image_mode, APPROXIMATE 68-pt map mp468_to_ibug68@1 "
+                   "(extra [mediapipe])")
+DETECTORS.register("mediapipe468.track", "wflwv.detectors.mediapipe468:create",
+                   "MediaPipe FaceMesh tracking mode (online tracked), APPROXIMATE 68-pt map "
+                   "mp468_to_ibug68@1 (extra [mediapipe])")
 
 # --------------------------------------------------------------------------------------------
 # Filters: classes whose instances are callables ``f(x[T,N,2], t[T]) -> [T,N,2]``.

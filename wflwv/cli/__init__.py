@@ -22,6 +22,7 @@ COMMANDS: Dict[str, str] = {
     "leaderboard": "wflwv.cli.leaderboard:leaderboard",
     "tune-filter": "wflwv.cli.tune_filter:tune_filter",
     "render": "wflwv.cli.render:render",
+    "stability": "wflwv.cli.stability:stability",
 }
 
 _HELP = {
@@ -32,6 +33,7 @@ _HELP = {
     "leaderboard": "Collect runs into CSV / Markdown / PNG leaderboards.",
     "tune-filter": "Grid-search filter parameters on one subset (NME-NMF Pareto front).",
     "render": "Draw frames of an index with landmarks into PNG files.",
+    "stability": "GT-free stability (D1/D2) of real detectors on a folder of clips.",
 }
 
 

@@ -15,9 +15,12 @@ import click
               help="constraint: NME <= ratio x unfiltered NME on the tuning subset")
 @click.option("--dataset", "index_dir", default=None, help="index folder (default: from the run summary)")
 @click.option("--out", required=True, help="folder for tuning.csv, preset.json, pareto.png")
+@click.option("--save-preset", "preset_name", default=None,
+              help="also write OUT/<filter>@NAME.json, a preset for --filter <filter>@NAME (copy it to "
+                   "wflwv/filters/presets/ to ship it)")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def tune_filter(run_dir, filter_name, grid, tune_subset, apply_subset, max_nme_ratio, index_dir, out,
-                progress) -> None:
+                preset_name, progress) -> None:
     """Choose filter parameters on --tune-subset from RUN_DIR's cached predictions (no video decoded).
 
     Objective: minimise NMF subject to NME <= --max-nme-ratio x the unfiltered NME. Writes the
@@ -58,3 +61,16 @@ def tune_filter(run_dir, filter_name, grid, tune_subset, apply_subset, max_nme_r
         click.echo(f"  on {app['subset']}{tag}: unfiltered NME {u['video_nme.io']:.3f} NMF {u['nmf']:.2f}"
                    + ("" if tt is None else f" -> tuned NME {tt['video_nme.io']:.3f} NMF {tt['nmf']:.2f}"))
     click.echo(f"wrote {out}/tuning.csv, preset.json, pareto.png")
+    if preset_name:
+        import sys
+        from pathlib import Path
+
+        from wflwv.filters.presets import PresetError, from_tuning
+        from wflwv.io.atomic import atomic_write_json
+
+        try:
+            p = from_tuning(preset, preset_name, command="wflwv " + " ".join(sys.argv[1:]))
+        except PresetError as exc:
+            raise click.ClickException(str(exc)) from None
+        atomic_write_json(Path(out) / f"{p['id']}.json", p)
+        click.echo(f"wrote preset {out}/{p['id']}.json (use: --filter {p['id']})")

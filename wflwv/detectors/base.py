@@ -47,6 +47,7 @@ class DetectorCfg:
     stateful: bool = False
     simulated: bool = False
     needs_gt: bool = False             # reads ground truth (simulated detectors only)
+    may_miss: bool = False             # returns all-NaN rows for frames where no face was found
     requires_gpu: bool = False
     extra: str = ""                    # pip extra that installs its dependencies
     notes: str = ""

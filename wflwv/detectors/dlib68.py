@@ -214,7 +214,7 @@ def create(name: str = "dlib68", weights: Optional[str] = None, device: str = "c
         paper="Kazemi & Sullivan, One Millisecond Face Alignment with an Ensemble of Regression "
               "Trees, CVPR 2014",
         origin_repo="davisking/dlib (model via PyPI face_recognition_models 0.3.0)",
-        extra="dlib", notes="boxes: dataset/GT or dlib HOG (upsample 0, retry 1 under 800 px); "
+        extra="dlib", may_miss=True, notes="boxes: dataset/GT or dlib HOG (upsample 0, retry 1 under 800 px); "
                             "NaN rows = no face",
         options=dict(options))
     return Dlib68(cfg, path)

@@ -1,6 +1,7 @@
 """Temporal filters over one track ``[T, N, 2]``: create by name or CLI spec, run per segment.
 
-``create("one-euro:min_cutoff=1.0,beta=0.05")`` returns a validated filter instance; instances
+``create("one-euro:min_cutoff=1.0,beta=0.05")`` returns a validated filter instance and
+``create("one-euro@noisy")`` one built from a tuned preset (:mod:`wflwv.filters.presets`); instances
 are callables ``f(x[T, N, 2], t[T]) -> [T, N, 2]`` (see :mod:`wflwv.filters.base`). Importing this
 package loads numpy only; filter modules are imported through the FILTERS registry on demand.
 """
@@ -31,13 +32,25 @@ def create(spec_or_name: Union[str, TemporalFilter], **params: Any) -> TemporalF
                         f"got {spec_or_name!r}")
     name, opts = parse_options(spec_or_name)
     opts.update(params)
+    preset = None
+    if "@" in name:
+        from wflwv.filters.presets import load
+
+        preset = load(name)
+        name = preset["filter"]
+        opts = {**preset["params"], **opts}
     cls = FILTERS.get(name)
     valid = cls._param_names()
     unknown = sorted(set(opts) - set(valid))
     if unknown:
         raise ValueError(f"filter {name!r}: unknown parameter(s) {unknown} in "
                          f"{spec_or_name!r}; valid parameters: {valid}")
-    return cls(**opts).validate()
+    f = cls(**opts).validate()
+    if preset is not None and all(f.get_params()[k] == v for k, v in preset["params"].items()):
+        # exactly the tuned point: the id becomes "filter@name:params" (round-trips through create)
+        f.name = preset["id"]
+        f.preset = {k: preset[k] for k in ("id", "detector", "tuning", "objective", "wflwv_version", "date")}
+    return f
 
 
 def parse_filter_specs(specs: Iterable[str]) -> List[TemporalFilter]:

@@ -64,13 +64,16 @@ class BatchStats:
     max_batch: int = 0
 
 
-def _check_output(lm: np.ndarray, slots: List[_Slot], n_points: Optional[int], name: str) -> np.ndarray:
+def _check_output(lm: np.ndarray, slots: List[_Slot], n_points: Optional[int], name: str,
+                  may_miss: bool = False) -> np.ndarray:
     lm = np.asarray(lm, dtype=np.float64)
     if lm.ndim != 3 or lm.shape[0] != len(slots) or lm.shape[2] != 2 or (
             n_points is not None and lm.shape[1] != n_points):
         raise DetectorOutputError(f"detector {name!r} returned landmarks of shape {lm.shape}; expected "
                                   f"[{len(slots)}, {n_points if n_points is not None else 'N'}, 2]")
     bad = ~np.isfinite(lm).all(axis=(1, 2))
+    if may_miss:  # an all-NaN row is the documented "no face on this frame" marker
+        bad &= ~np.isnan(lm).all(axis=(1, 2))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         s = slots[i]
@@ -167,7 +170,7 @@ def run_video_parallel(detector, jobs: Iterable[VideoJob], batch_size: int = 16,
             stats.detect_s += time.perf_counter() - t1
             for slot, (_, fi, _) in zip(slots, group):
                 slot.index.append(fi)
-            lm = _check_output(lm, slots, n_points, name)
+            lm = _check_output(lm, slots, n_points, name, bool(getattr(detector.cfg, "may_miss", False)))
             for slot, st, row in zip(slots, detector.split_state(new_state, len(slots)), lm):
                 slot.state = st
                 slot.out.append(row)

@@ -32,13 +32,14 @@ class Ragged:
     pred: np.ndarray            # [F, N, 2] raw detector output, target scheme
     gt: np.ndarray              # [F, N, 2]
     times: np.ndarray           # [F]
-    valid: np.ndarray           # [F] bool
+    valid: np.ndarray           # [F] bool: counted (not excluded) and the detector found a face
     offsets: np.ndarray         # [V + 1]
     scheme: str
     pair: Tuple[int, int]
     cross_scheme: bool = False
     mapping: Optional[str] = None
     notes: Dict[str, Any] = field(default_factory=dict)
+    missing: Optional[np.ndarray] = None   # [F] bool: counted frames without a detection (no face)
 
     def video(self, i: int) -> slice:
         """Frame slice of video ``i``."""
@@ -65,7 +66,7 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
     from wflwv.schemes import get_scheme, to_ibug68
 
     target, map_pred, map_gt = resolve_schemes(det_scheme, index.landmark_scheme)
-    P, G, Tm, V, lens, subs = [], [], [], [], [], []
+    P, G, Tm, V, M, lens, subs = [], [], [], [], [], [], []
     vrows = index.videos.set_index(index.videos["video_id"].astype(str))
     for vid in video_ids:
         gt = index.landmarks(vid)
@@ -85,7 +86,10 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
         P.append(p)
         G.append(gt)
         Tm.append(index.times(vid))
-        V.append(~index.unreliable(vid) if exclude_unreliable else np.ones(len(gt), bool))
+        counted = ~index.unreliable(vid) if exclude_unreliable else np.ones(len(gt), bool)
+        found = np.isfinite(p).all(axis=(1, 2))      # all-NaN rows: the detector found no face
+        V.append(counted & found)
+        M.append(counted & ~found)
         lens.append(len(gt))
         subs.append(str(vrows.loc[vid, "subset"]))
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
@@ -93,7 +97,8 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
     cat = (lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape))
     return Ragged(list(video_ids), subs, cat(P, (0, n, 2)), cat(G, (0, n, 2)), cat(Tm, (0,)),
                   cat(V, (0,)).astype(bool), offsets, target, tuple(get_scheme(target).io_pair),
-                  cross_scheme=bool(map_pred or map_gt), mapping=mapping if (map_pred or map_gt) else None)
+                  cross_scheme=bool(map_pred or map_gt), mapping=mapping if (map_pred or map_gt) else None,
+                  missing=cat(M, (0,)).astype(bool))
 
 
 def apply_filter(filt, rg: Ragged) -> np.ndarray:
@@ -107,7 +112,8 @@ def apply_filter(filt, rg: Ragged) -> np.ndarray:
         s = rg.video(i)
         y = apply_segments(filt, rg.pred[s], rg.times[s], None)
         y = np.asarray(y, dtype=np.float64)
-        if y.shape != rg.pred[s].shape or not np.isfinite(y).all():
+        found = np.isfinite(rg.pred[s]).all(axis=(1, 2))   # filters may leave no-face frames NaN
+        if y.shape != rg.pred[s].shape or not np.isfinite(y[found]).all():
             raise ValueError(f"filter {getattr(filt, 'id', filt)!r} returned shape {y.shape} or non-finite "
                              f"values on video {vid!r}; that is a filter bug")
         out[s] = y
@@ -137,10 +143,11 @@ def score(rg: Ragged, filtered: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict
     """``(per_video, per_frame)`` column dicts for one filtered prediction array."""
     from wflwv.metrics import ragged_video_metrics
 
-    m = ragged_video_metrics(filtered, rg.gt, rg.offsets, pair=rg.pair, valid=rg.valid)
+    valid = rg.valid & np.isfinite(filtered).all(axis=(1, 2))
+    m = ragged_video_metrics(filtered, rg.gt, rg.offsets, pair=rg.pair, valid=valid)
     per_video = {k: np.asarray(m[k]) for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
                                                "n_transitions", "skipped")}
-    per_video["lag"] = lag_frames(filtered, rg.gt, rg.offsets)
+    per_video["lag"] = lag_frames(np.where(valid[:, None, None], filtered, rg.gt), rg.gt, rg.offsets)
     per_frame = {"nme_io": np.asarray(m["frame_nme_io"]), "nme_fs": np.asarray(m["frame_nme_fs"]),
                  "flicker": np.asarray(m["frame_flicker"])}
     return per_video, per_frame
@@ -172,7 +179,15 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
     ok = ~per_video["skipped"][videos].astype(bool)
     nmf = per_video["nmf"][videos][ok]
     fnme = per_frame["nme_io"][frame_sel] / 100.0
+    fnme = fnme[np.isfinite(fnme)]
+    n_missing = int(rg.missing[np.concatenate([np.arange(rg.offsets[i], rg.offsets[i + 1])
+                                               for i in videos])].sum()) \
+        if (rg.missing is not None and len(videos)) else 0
     fr, auc = fr_auc(fnme, FR_THRESHOLD) if len(fnme) else (float("nan"), float("nan"))
+    if n_missing and len(fnme):  # metrics.md §7: a frame without a face is a failure (its CED is 0)
+        n_all = len(fnme) + n_missing
+        fr = (fr * len(fnme) + n_missing) / n_all
+        auc = auc * len(fnme) / n_all
     out = {
         "video_nme.io": float(np.mean(nme_io)) if len(nme_io) else float("nan"),
         "video_nme.io_ci": bootstrap_ci(nme_io, seed),
@@ -187,6 +202,8 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
         "n_frames": int(per_video["n_frames"][videos].sum()),
         "n_valid_frames": int(per_video["n_valid"][videos].sum()),
         "n_skipped_nmf": int((~ok).sum()),
+        "n_missing_frames": n_missing,
+        "coverage": float(len(fnme) / (len(fnme) + n_missing)) if (len(fnme) + n_missing) else float("nan"),
     }
     return out
 
