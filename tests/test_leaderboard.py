@@ -16,7 +16,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("lb")
     tracks = {"easy": [track(80, seed=s, speed=0.2) for s in range(3)],
               "hard": [track(60, seed=10 + s, speed=0.2) for s in range(2)]}
-    idx = make_index(root, tracks=tracks, write_videos=False)
+    # named like WFLW-V so the published WFLW-V rows land beside these runs
+    idx = make_index(root, tracks=tracks, write_videos=False, dataset="wflw-v")
     out = root / "runs"
     for model in ("oracle", "noisy:sigma=0.004"):
         evaluate(EvalConfig(model=model, dataset=str(idx), filters=("none", "ema:alpha=0.6", "savgol"),
@@ -42,20 +43,22 @@ def test_leaderboard_rows_csv_markdown_and_plots(runs, tmp_path):
     assert noisy["nmf_ci_lo"].iloc[0] < noisy["nmf"].iloc[0] < noisy["nmf_ci_hi"].iloc[0]
     ref = df[df["source"] != "wflwv"]
     assert set(ref["source"]) == {"paper", "release"}
+    assert set(ref["dataset"]) == {"wflw-v"}  # only published rows of the evaluated datasets
+    assert not ref["tuned_on_eval_split"].any()
     rel = ref[(ref["dataset"] == "wflw-v") & (ref["source"] == "release")].iloc[0]
     assert rel["nme_io"] == 2.02 and rel["nmf"] == 115.48 and rel["nme_normaliser"].startswith("io")
     paper = ref[(ref["dataset"] == "wflw-v") & (ref["subset"] == "easy") & (ref["source"] == "paper")].iloc[0]
     assert np.isnan(paper["nme_io"]) and paper["nme_fs"] == 1.24  # probable face-size normaliser
     md = (tmp_path / "leaderboard.md").read_text()
-    assert "## tiny · easy · online" in md and "## tiny · easy · offline smoothers" in md
+    assert "## wflw-v · easy · online" in md and "## wflw-v · easy · offline smoothers" in md
     # savgol (offline) rows only in the offline section
-    online = md.split("## tiny · easy · online")[1].split("## tiny · easy · offline")[0]
+    online = md.split("## wflw-v · easy · online")[1].split("## wflw-v · easy · offline")[0]
     assert "savgol" not in online and "ema:alpha=0.6" in online
     row = [ln for ln in online.splitlines() if ln.startswith("| wflwv | oracle (SIMULATED) | none |")][0]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3:6] == ["0.000", "0.000", "0.00 [0.0, 0.0]"] and cells[7] == "1.0000"
     assert "| release | ldeq.wflw_v | none | 2.020 |" in md
-    for png in ("nme_vs_nmf_tiny_easy.png", "ced_tiny_easy.png"):
+    for png in ("nme_vs_nmf_wflw-v_easy.png", "ced_wflw-v_easy.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
 
 
@@ -75,7 +78,7 @@ def test_tune_filter_pareto_and_apply(runs, tmp_path):
     from wflwv.harness.tune import pareto_mask
 
     assert pareto_mask(np.array([1, 2, 3, 2.5]), np.array([3, 2, 1, 2.5])).tolist() == [True, True, True, False]
-    run = next(p for p in runs.iterdir() if p.name.startswith("tiny-noisy"))
+    run = next(p for p in runs.iterdir() if p.name.startswith("wflw-v-noisy"))
     r = CliRunner().invoke(main, ["tune-filter", str(run), "--filter", "ema", "--grid", "alpha=0.3,0.6,1.0",
                                   "--tune-subset", "easy", "--apply-subset", "hard", "--out", str(tmp_path),
                                   "--max-nme-ratio", "1.5", "--no-progress"])

@@ -22,7 +22,8 @@ COLUMNS = ["source", "provenance", "dataset", "subset", "model", "simulated", "f
            "causal", "tuned_on_eval_split", "box_source", "crop_protocol", "landmark_scheme", "cross_scheme",
            "exclude_unreliable", "nme_normaliser", "nme_io", "nme_io_ci_lo", "nme_io_ci_hi", "nme_fs",
            "nme_fs_ci_lo", "nme_fs_ci_hi", "nmf", "nmf_ci_lo", "nmf_ci_hi", "fr_010", "auc_010",
-           "lag_frames", "n_videos", "n_videos_subset", "complete", "n_frames", "weights_sha256",
+           "lag_frames", "coverage", "n_missing_frames", "filter_preset", "n_videos", "n_videos_subset",
+           "complete", "n_frames", "weights_sha256",
            "wflwv_git", "run", "reference", "notes"]
 REFERENCE_CSV = Path(__file__).resolve().parents[1] / "leaderboards" / "reference.csv"
 
@@ -71,6 +72,8 @@ def rows_from_summary(summary: Dict[str, Any], path: Optional[Path] = None) -> L
             "nme_fs_ci_lo": ci["video_nme.fs_ci"][0], "nme_fs_ci_hi": ci["video_nme.fs_ci"][1],
             "nmf": r["nmf"], "nmf_ci_lo": ci["nmf_ci"][0], "nmf_ci_hi": ci["nmf_ci"][1],
             "fr_010": r["fr@0.10"], "auc_010": r["auc@0.10"], "lag_frames": r["lag_frames"],
+            "coverage": r.get("coverage", np.nan), "n_missing_frames": r.get("n_missing_frames", 0),
+            "filter_preset": r.get("filter_preset") or "",
             "n_videos": r["n_videos"], "n_videos_subset": r["n_videos_subset"], "complete": r["complete"],
             "n_frames": r["n_frames"], "weights_sha256": model.get("weights_sha256"),
             "wflwv_git": summary.get("wflwv_git"), "run": str(path.parent) if path else summary["run"]["dir"],
@@ -92,7 +95,10 @@ def load_reference(path: Optional[Path] = None):
         raise LeaderboardError(f"{path}: source must be paper or release, found {sorted(bad)}")
     ref["simulated"] = False
     ref["filter_id"] = ref["filter"]
-    return ref.reindex(columns=COLUMNS)
+    ref = ref.reindex(columns=COLUMNS)
+    for col in ("tuned_on_eval_split", "cross_scheme", "complete", "causal"):  # NaN would read as True
+        ref[col] = ref[col].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    return ref
 
 
 def build(paths: Sequence[str], reference: Optional[bool | str] = True):
@@ -107,7 +113,9 @@ def build(paths: Sequence[str], reference: Optional[bool | str] = True):
     df = pd.DataFrame(rows, columns=COLUMNS)
     if reference:
         ref = load_reference(None if reference is True else Path(reference))
-        df = pd.concat([df, ref], ignore_index=True)
+        ref = ref[ref["dataset"].isin(set(df["dataset"]))]  # published rows of the datasets evaluated
+        if not ref.empty:
+            df = pd.concat([df, ref], ignore_index=True)
     df["_src"] = df["source"].map({"wflwv": 0, "release": 1, "paper": 2})
     df = df.sort_values(["dataset", "subset", "causal", "_src", "model", "filter"],
                         ascending=[True, True, False, True, True, True], kind="stable")

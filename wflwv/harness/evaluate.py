@@ -92,6 +92,8 @@ def filter_info(f: Any) -> Dict[str, Any]:
     fid = getattr(f, "id", type(f).__name__)
     return {"id": fid, "name": fid.partition(":")[0], "class": type(f).__name__,
             "causal": bool(getattr(f, "causal", True)), "variant": getattr(f, "variant", None),
+            "preset": (getattr(f, "preset", None) or {}).get("id"),
+            "preset_tuning": (getattr(f, "preset", None) or {}).get("tuning"),
             "params": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
                        for k, v in params.items()}}
 

@@ -92,9 +92,14 @@ def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
     for subset, pos in groups.items():
         n_sub = len(index.video_ids(None if subset == "all" else subset))
         for info, pv, pf, _, _ in scored:
+            tuning = info.get("preset_tuning") or {}
+            # a preset tuned on this dataset's subset is in-sample there (filters.md §7)
+            same_data = bool(tuning) and tuning.get("dataset") == index.dataset
+            in_sample = same_data and (subset == "all" or tuning.get("subset") in (subset, "all"))
             row = {"subset": subset, "filter": info["id"], "causal": info["causal"],
                    "filter_params": info["params"], "n_videos_subset": n_sub,
-                   "complete": bool(len(pos) == n_sub)}
+                   "complete": bool(len(pos) == n_sub), "filter_preset": info.get("preset"),
+                   "tuned_on_eval_split": in_sample}
             row.update(aggregate(pv, pf, rg, pos, seed=seed))
             rows.append(row)
     return rows
