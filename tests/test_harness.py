@@ -317,7 +317,30 @@ def test_box_source_is_part_of_the_key(tiny, tmp_path):
     assert a["run"]["dir"] != b["run"]["dir"] and b["protocol"]["box_source"] == "gt"
     lm = np.array([[[1.0, 2.0], [5.0, 9.0], [3.0, 4.0]]])
     assert gt_boxes(lm).tolist() == [[1.0, 2.0, 5.0, 9.0]]
-    with pytest.raises(BoxSourceError, match="later issue"):
+    with pytest.raises(BoxSourceError, match="no face detector 'retinaface' is registered"):
         evaluate(_cfg(tiny, tmp_path, boxes="detector:retinaface"))
     with pytest.raises(BoxSourceError, match="unknown box source"):
         evaluate(_cfg(tiny, tmp_path, boxes="official"))
+
+
+def test_face_detector_misses_are_missing_frames(tiny, tmp_path):
+    """A NaN box from the box source is a missing detection: counted in coverage and FR, never scored."""
+    from wflwv.harness.boxes import FACE_DETECTORS, register_face_detector
+
+    calls = {"n": 0}
+
+    def flaky(image):
+        calls["n"] += 1
+        return np.full(4, np.nan) if calls["n"] % 4 == 0 else np.array([0.0, 0.0, 10.0, 10.0])
+
+    register_face_detector("flaky", flaky)
+    try:
+        s = evaluate(_cfg(tiny, tmp_path, boxes="detector:flaky"))
+    finally:
+        FACE_DETECTORS.pop("flaky", None)
+    row = next(r for r in s["results"] if r["filter"] == "none" and r["subset"] == "all")
+    n = 12 + 7 + 9
+    assert calls["n"] == n and row["n_missing_frames"] == n // 4
+    assert row["coverage"] == pytest.approx(1 - (n // 4) / n)
+    assert row["video_nme.io"] == 0.0                      # the oracle, on the frames with a face
+    assert row["fr@0.10"] == pytest.approx(100.0 * (n // 4) / n)   # a missing frame is a failure

@@ -50,6 +50,7 @@ class _Slot:
     state: Any = None
     out: List[np.ndarray] = field(default_factory=list)
     index: List[int] = field(default_factory=list)
+    restart: bool = False      # the previous frame had no face box: start fresh (state reset)
 
 
 @dataclass
@@ -111,7 +112,13 @@ def run_video_parallel(detector, jobs: Iterable[VideoJob], batch_size: int = 16,
                 f"video {job.video_id!r} decoded to {slot.t} frames but the index records "
                 f"{job.n_frames}; the file changed or the decoder differs from the builder's — "
                 f"rebuild the index or pass the decoder backend the index was built with")
-        lm = np.stack(slot.out) if slot.out else np.zeros((0, 0, 2))
+        rows = [r for r in slot.out if r is not None]
+        n = rows[0].shape[0] if rows else (n_points or (job.gt.shape[1] if job.gt is not None else 0))
+        if not rows and slot.out and n == 0:
+            raise DetectorOutputError(f"no face was found on any frame of video {job.video_id!r} and "
+                                      f"detector {name!r} does not declare its landmark count")
+        lm = np.stack([np.full((n, 2), np.nan) if r is None else r for r in slot.out]) if slot.out \
+            else np.zeros((0, 0, 2))
         idx = np.asarray(slot.index, dtype=np.int64)
         stats.videos += 1
         if on_video_done is None:
@@ -145,31 +152,41 @@ def run_video_parallel(detector, jobs: Iterable[VideoJob], batch_size: int = 16,
         stats.decode_s += time.perf_counter() - t0
         if not ready:
             continue
-        fresh = [r for r in ready if r[0].t == 0]
-        cont = [r for r in ready if r[0].t > 0]
+        located = []
+        for slot, fi, image in ready:
+            if slot.job.boxes is not None:
+                box = np.asarray(slot.job.boxes[slot.t], dtype=np.float64)
+            else:
+                box = np.asarray(slot.job.face_detector(image), dtype=np.float64)
+            if not np.isfinite(box).all():  # the box source found no face: a missing detection
+                slot.index.append(fi)
+                slot.out.append(None)  # filled with a NaN row of the right size in finish()
+                slot.t += 1
+                slot.state, slot.restart = None, True
+                stats.frames += 1
+                continue
+            located.append((slot, fi, image, box))
+        fresh = [r for r in located if r[0].t == 0 or r[0].restart]
+        cont = [r for r in located if not (r[0].t == 0 or r[0].restart)]
         for group, is_fresh in ((fresh, True), (cont, False)):
             if not group:
                 continue
             slots = [g[0] for g in group]
             frames = [g[2] for g in group]
-            boxes = []
-            for slot, fi, image in group:
-                if slot.job.boxes is not None:
-                    boxes.append(slot.job.boxes[slot.t])
-                else:
-                    boxes.append(np.asarray(slot.job.face_detector(image), dtype=np.float64))
+            boxes = [g[3] for g in group]
             gt = None
             if cfg.needs_gt:
                 gt = np.stack([s.job.gt[s.t] for s in slots])
-            keys = [(s.job.video_id, fi) for s, fi, _ in group]
+            keys = [(s.job.video_id, fi) for s, fi, _, _ in group]
             state = None if is_fresh else detector.stack_state([s.state for s in slots])
             t1 = time.perf_counter()
             if is_fresh:
                 detector.reset()
             lm, new_state = detector.predict_frames(frames, np.stack(boxes), state=state, gt=gt, keys=keys)
             stats.detect_s += time.perf_counter() - t1
-            for slot, (_, fi, _) in zip(slots, group):
+            for slot, (_, fi, _, _) in zip(slots, group):
                 slot.index.append(fi)
+                slot.restart = False
             lm = _check_output(lm, slots, n_points, name, bool(getattr(detector.cfg, "may_miss", False)))
             for slot, st, row in zip(slots, detector.split_state(new_state, len(slots)), lm):
                 slot.state = st

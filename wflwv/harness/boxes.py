@@ -2,8 +2,9 @@
 
 * ``dataset`` — the boxes stored in the index (``bbox`` column; the official WFLW-V protocol).
 * ``gt`` — the tight box of the GT landmarks of each frame (the 300-VW / SBR protocol, ``bbox=gt``).
-* ``detector:<name>`` — a face detector run on each frame; a hook for a later issue. Register a
-  callable with :func:`register_face_detector`; nothing is registered by default.
+* ``detector:<name>`` — a face detector run on each frame: ``detector:hog`` (dlib HOG, extra
+  ``[dlib]``) or any callable registered with :func:`register_face_detector`. A non-finite box means
+  "no face": that frame is a missing detection (counted in coverage; the detector state restarts).
 """
 
 from __future__ import annotations
@@ -31,10 +32,17 @@ def check_box_source(spec: str) -> str:
         return spec
     if spec.startswith("detector:"):
         name = spec.partition(":")[2]
+        if name == "hog" and name not in FACE_DETECTORS:
+            try:  # dlib's HOG detector (extra [dlib]); NaN box = no face = a missing detection
+                from wflwv.facebox.hog import largest_face_box
+            except ImportError as exc:
+                raise BoxSourceError(f"box source {spec!r} needs dlib: pip install 'wflwv[dlib]' "
+                                     f"({exc})") from None
+            register_face_detector("hog", largest_face_box)
         if name not in FACE_DETECTORS:
             raise BoxSourceError(
-                f"box source {spec!r}: no face detector {name!r} is registered (face-detector boxes "
-                f"arrive in a later issue); use --boxes dataset or --boxes gt")
+                f"box source {spec!r}: no face detector {name!r} is registered; use detector:hog, "
+                f"--boxes dataset or --boxes gt")
         return spec
     raise BoxSourceError(f"unknown box source {spec!r}; choose 'dataset', 'gt' or 'detector:<name>'")
 

@@ -79,7 +79,9 @@ def merge_meta(metas):
                   pred=None, gt=None, times=np.concatenate([m.times for m in metas]),
                   valid=np.concatenate([m.valid for m in metas]),
                   offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), scheme=first.scheme,
-                  pair=first.pair, cross_scheme=first.cross_scheme, mapping=first.mapping)
+                  pair=first.pair, cross_scheme=first.cross_scheme, mapping=first.mapping,
+                  missing=np.concatenate([m.missing if m.missing is not None else np.zeros(len(m.valid), bool)
+                                          for m in metas]))
 
 
 def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
