@@ -27,15 +27,16 @@ demo: install
 test: install-dev
 	$(PYTHON) -m pytest -q
 
+# Each benchmark prints its table (targets met/missed) and writes JSON + Markdown into
+# $(BENCH_DIR); the last step prints one summary table over all of them.
+# Add a new benchmark by appending its script name (without .py) to BENCHMARKS.
+BENCH_DIR  ?= build/bench
+BENCHMARKS ?= metrics filters decode build harness detectors ldeq real_models
 bench: install
-	$(PYTHON) benchmarks/metrics.py
-	$(PYTHON) benchmarks/filters.py
-	$(PYTHON) benchmarks/decode.py
-	$(PYTHON) benchmarks/build.py
-	$(PYTHON) benchmarks/harness.py
-	$(PYTHON) benchmarks/detectors.py
-	$(PYTHON) benchmarks/ldeq.py
-	$(PYTHON) benchmarks/real_models.py
+	rm -rf $(BENCH_DIR)
+	export WFLWV_BENCH_DIR=$(abspath $(BENCH_DIR)); \
+	for b in $(BENCHMARKS); do $(PYTHON) benchmarks/$$b.py || echo "benchmark $$b failed (exit $$?)"; done; \
+	$(PYTHON) benchmarks/summary.py --expect "$(BENCHMARKS)"
 
 # Real indexes: WFLWV_ROOT=/data/WFLW_V [VW300_ROOT=...] make reproduce
 reproduce: install

@@ -2,7 +2,8 @@
 
 WFLW-V-sized synthetic workload (1000 videos, 120–151 frames, 98 points, seeded). The baseline is
 written straight from the formula like the official code (Python loops over videos and frames).
-Prints a table (seconds, frames/s, ratio to the loop) and the agreement; asserts nothing.
+Prints a table (seconds, frames/s, ratio to the loop, targets met/missed) and the agreement, and
+writes its JSON (benchmarks/benchtable.py); asserts nothing.
 Target: the ragged pass < 0.5 s and ≥ 5× the loop.
 
     python benchmarks/metrics.py [--videos 1000] [--repeat 3] [--dtype float64]
@@ -11,11 +12,15 @@ Target: the ragged pass < 0.5 s and ≥ 5× the loop.
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from wflwv.metrics import ragged_video_metrics, video_nme, video_nmf
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchtable import Report, Target, best_of  # noqa: E402
+from wflwv.metrics import ragged_video_metrics, video_nme, video_nmf  # noqa: E402
 
 
 def make_workload(n_videos: int, seed: int = 0, dtype=np.float64):
@@ -66,17 +71,8 @@ def per_video_vectorised(pred, gt, off):
             np.array([video_nmf(pred[off[v]:off[v + 1]], gt[off[v]:off[v + 1]]) for v in range(n)]))
 
 
-def _time(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def main() -> None:
-    """Run the benchmark and print the table."""
+    """Run the benchmark, print the table, write its JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
@@ -84,19 +80,28 @@ def main() -> None:
     args = ap.parse_args()
     pred, gt, off = make_workload(args.videos, dtype=np.dtype(args.dtype))
     F = int(off[-1])
-    print(f"workload: {args.videos} videos, {F} frames, 98 points, {args.dtype}")
-    t_loop, (nme_l, nmf_l) = _time(lambda: official_loop(pred, gt, off), 1)
-    t_vec, (nme_v, nmf_v) = _time(lambda: per_video_vectorised(pred, gt, off), args.repeat)
-    t_rag, r = _time(lambda: ragged_video_metrics(pred, gt, off), args.repeat)
-    rows = [("python loop (baseline)", t_loop), ("per-video vectorised", t_vec), ("ragged (one call)", t_rag)]
-    print(f"{'method':<26}{'seconds':>10}{'frames/s':>14}{'speed-up':>10}")
-    for name, t in rows:
-        print(f"{name:<26}{t:>10.3f}{F / t:>14,.0f}{t_loop / t:>9.1f}x")
+    rep = Report("metrics", "whole-split video metrics vs a per-frame Python loop",
+                 params={"videos": args.videos, "frames": F, "points": 98, "dtype": args.dtype,
+                         "repeat": args.repeat})
+    t_loop = best_of(lambda: official_loop(pred, gt, off), 1)
+    t_vec = best_of(lambda: per_video_vectorised(pred, gt, off), args.repeat)
+    t_rag = best_of(lambda: ragged_video_metrics(pred, gt, off), args.repeat)
+    nme_l, nmf_l = t_loop.result
+    nme_v, nmf_v = t_vec.result
+    r = t_rag.result
+    tab = rep.table(["method", "time", "frames/s", "speed-up"], baseline="python loop")
+    tab.row(["python loop (baseline)", t_loop, t_loop.rate(F), 1.0])
+    tab.row(["per-video vectorised", t_vec, t_vec.rate(F), t_loop.best / t_vec.best])
+    tab.row(["ragged (one call): speed-up", t_rag, t_rag.rate(F), t_loop.best / t_rag.best],
+            target=Target(">=", 5, unit="x"))
+    tab.row(["ragged (one call): wall time", t_rag, t_rag.rate(F), None], target=Target("<", 0.5, unit=" s"),
+            value=t_rag.best)
     rel = lambda a, b: float(np.max(np.abs(a / b - 1)))  # noqa: E731
-    print(f"agreement vs loop (max rel): ragged nme {rel(r['nme_io'], nme_l):.1e}, nmf {rel(r['nmf'], nmf_l):.1e}; "
-          f"per-video nme {rel(nme_v, nme_l):.1e}, nmf {rel(nmf_v, nmf_l):.1e}")
-    print(f"target: ragged < 0.5 s ({'met' if t_rag < 0.5 else 'NOT met'}), "
-          f">= 5x loop ({'met' if t_loop / t_rag >= 5 else 'NOT met'})")
+    agree = rep.table(["method", "metric", "max rel. diff vs loop"], title="agreement with the loop")
+    for name, nme, nmf in (("ragged", r["nme_io"], r["nmf"]), ("per-video", nme_v, nmf_v)):
+        agree.row([name, "NME", rel(nme, nme_l)], target=Target("<=", 1e-9))
+        agree.row([name, "NMF", rel(nmf, nmf_l)], target=Target("<=", 1e-9))
+    rep.finish()
 
 
 if __name__ == "__main__":
