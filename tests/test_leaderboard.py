@@ -42,7 +42,10 @@ def test_leaderboard_rows_csv_markdown_and_plots(runs, tmp_path):
     assert noisy["nmf"].iloc[0] == pytest.approx(51200 * 0.004, rel=0.05)
     assert noisy["nmf_ci_lo"].iloc[0] < noisy["nmf"].iloc[0] < noisy["nmf_ci_hi"].iloc[0]
     ref = df[df["source"] != "wflwv"]
-    assert set(ref["source"]) == {"paper", "release"}
+    assert set(ref["source"]) == {"paper", "release", "derived"}
+    assert ref["citation"].str.len().gt(10).all()
+    assert set(ref.loc[ref["provenance"] == "third_party_table", "second_hand"]) == {True}
+    assert not ref.loc[ref["source"] == "release", "second_hand"].any()
     assert set(ref["dataset"]) == {"wflw-v"}  # only published rows of the evaluated datasets
     assert not ref["tuned_on_eval_split"].any()
     rel = ref[(ref["dataset"] == "wflw-v") & (ref["source"] == "release")].iloc[0]
@@ -50,16 +53,20 @@ def test_leaderboard_rows_csv_markdown_and_plots(runs, tmp_path):
     paper = ref[(ref["dataset"] == "wflw-v") & (ref["subset"] == "easy") & (ref["source"] == "paper")].iloc[0]
     assert np.isnan(paper["nme_io"]) and paper["nme_fs"] == 1.24  # probable face-size normaliser
     md = (tmp_path / "leaderboard.md").read_text()
-    assert "## wflw-v · easy · online" in md and "## wflw-v · easy · offline smoothers" in md
-    # savgol (offline) rows only in the offline section
-    online = md.split("## wflw-v · easy · online")[1].split("## wflw-v · easy · offline")[0]
-    assert "savgol" not in online and "ema:alpha=0.6" in online
+    head = "## wflw-v · easy · protocol index · boxes dataset · NME io (60/72) and fs · crop none"
+    assert f"{head} · online" in md and f"{head} · offline smoothers" in md
+    # savgol (offline) rows only in the offline section; short filter names in the tables
+    online = md.split(f"{head} · online")[1].split(f"{head} · offline")[0]
+    assert "savgol" not in online and "| ema |" in online and "alpha=0.6" not in online
     row = [ln for ln in online.splitlines() if ln.startswith("| wflwv | oracle (SIMULATED) | none |")][0]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3:6] == ["0.000", "0.000", "0.00 [0.0, 0.0]"] and cells[7] == "1.0000"
     assert "| release | ldeq.wflw_v | none | 2.020 |" in md
-    for png in ("nme_vs_nmf_wflw-v_easy.png", "ced_wflw-v_easy.png"):
-        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+    # published rows (box source unknown) never share a board with measured rows
+    assert "## wflw-v · easy · protocol index · boxes unknown (as published)" in md
+    for stem in ("nme_vs_nmf_wflw-v-easy-index-", "ced_wflw-v-easy-index-"):
+        pngs = list(tmp_path.glob(stem + "*.png"))
+        assert pngs and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
 
 
 def test_leaderboard_without_runs_is_an_error(tmp_path):

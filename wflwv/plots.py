@@ -1,28 +1,29 @@
-"""Leaderboard figures (PNG, matplotlib Agg): NME–NMF scatter with filter arrows, CED curves."""
+"""Leaderboard figures (matplotlib Agg; PNG files and inline SVG): one set per board.
+
+* NME (io, %) vs NMF with arrows from each unfiltered row to its filtered rows (dashed = offline),
+  every point numbered, numbers placed so they do not overlap, and a key beside the axes.
+  In-sample rows (a preset tuned on the evaluated split) are hollow; ``derived`` reference rows are
+  grey hollow diamonds (not measurements).
+* CED of per-frame NME io: x in % (as in the tables), y in % of frames.
+* GT-free: jitter (D1) vs lag, arrows unfiltered → filtered; never a ranking by jitter alone.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from wflwv.io.atomic import atomic_write_bytes
 
+MARKERS = {"none": "o", "causal": "s", "offline": "^"}
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_")
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _plt():
@@ -34,73 +35,215 @@ def _plt():
     return plt
 
 
-def scatter_plot(df, out: Path) -> List[Path]:
-    """Per dataset × subset: NME (io) vs NMF of measured rows; arrows from unfiltered to each filter."""
+def save_png(fig, path: Path) -> Path:
+    """Write ``fig`` as a PNG (atomic) and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def to_svg(fig, close: bool = True) -> str:
+    """``fig`` as an inline ``<svg>`` element (text kept as text, no XML prolog)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "wflwv"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    if close:
+        _plt().close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+_save = save_png  # kept for callers of the former private name
+
+
+def _finite(v) -> bool:
+    try:
+        return v is not None and bool(np.isfinite(float(v)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _overlap(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, w) * max(0.0, h)
+
+
+def place_labels(ax, points: Sequence[Tuple[float, float]], labels: Sequence[str], colours: Sequence[str],
+                 fontsize: float = 7.5) -> List[object]:
+    """Annotate ``points`` (data coords) with ``labels``, trying 16 offsets so that boxes do not overlap.
+
+    Each label takes the first offset whose box overlaps no placed label and no marker; if none is
+    free, the offset with the least overlap. Returns the annotation artists.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    pts = ax.transData.transform(np.asarray(points, dtype=float).reshape(-1, 2))
+    occupied = [(x - 5, y - 5, x + 5, y + 5) for x, y in pts]  # markers
+    ring = [(5, 4), (5, -11), (-12, 4), (-12, -11), (7, -3), (-15, -3), (-3, 7), (-3, -14)]
+    offsets = ring + [(2 * dx, 2 * dy) for dx, dy in ring]
+    artists = []
+    for (x, y), text, c in zip(points, labels, colours):
+        best, best_cost = None, None
+        ann = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=fontsize,
+                          color=c, fontweight="bold", zorder=6)
+        for off in offsets:
+            ann.set_position(off)
+            bb = ann.get_window_extent(renderer)
+            box = (bb.x0 - 1, bb.y0 - 1, bb.x1 + 1, bb.y1 + 1)
+            cost = sum(_overlap(box, o) for o in occupied)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = (off, box), cost
+            if cost == 0:
+                break
+        ann.set_position(best[0])
+        occupied.append(best[1])
+        artists.append(ann)
+    return artists
+
+
+def _row_style(r, colour: str) -> Dict[str, object]:
+    src = str(r.get("source", "wflwv"))
+    if src == "derived":
+        return dict(marker="D", facecolors="none", edgecolors="0.45", linestyle=":", s=46)
+    if src != "wflwv":
+        return dict(marker="P" if src == "paper" else "X", color="0.35", s=46)
+    kind = "none" if r["filter_id"] == "none" else ("causal" if bool(r["causal"]) else "offline")
+    size = 58 if kind == "none" else 30
+    if bool(r.get("tuned_on_eval_split", False)):
+        return dict(marker=MARKERS[kind], facecolors="none", edgecolors=colour, linewidths=1.4, s=size)
+    return dict(marker=MARKERS[kind], color=colour, edgecolors="k" if kind == "none" else colour, s=size)
+
+
+def _key_line(n: int, r) -> str:
+    src = str(r.get("source", "wflwv"))
+    model = str(r["model"]) + (" (SIM)" if bool(r.get("simulated", False)) else "")
+    tags = []
+    if src != "wflwv":
+        tags.append(src + (" †" if bool(r.get("second_hand", False)) else ""))
+    if bool(r.get("tuned_on_eval_split", False)):
+        tags.append("in-sample")
+    if src == "wflwv" and not bool(r["causal"]):
+        tags.append("offline")
+    return f"{n:>2}  {model} · {r['filter']}" + (f"  [{', '.join(tags)}]" if tags else "")
+
+
+def _arrow_plot(g, xcol: str, ycol: str, xlabel: str, ylabel: str, title: str):
+    """Numbered scatter of ``g`` rows with arrows unfiltered → filtered; ``(fig, {row_id: n})``."""
     plt = _plt()
-    files = []
-    own = df[df["source"] == "wflwv"]
-    for (ds, sub), g in own.groupby(["dataset", "subset"], sort=False):
-        fig, ax = plt.subplots(figsize=(7, 5))
-        for i, (model, m) in enumerate(g.groupby("model", sort=False)):
-            colour = f"C{i % 10}"
-            label = f"{model} (SIMULATED)" if bool(m["simulated"].iloc[0]) else model
-            base = m[m["filter"] == "none"]
-            ax.scatter(m["nme_io"], m["nmf"], color=colour, s=18, zorder=3)
-            if not base.empty:
-                x0, y0 = float(base["nme_io"].iloc[0]), float(base["nmf"].iloc[0])
-                ax.scatter([x0], [y0], color=colour, s=60, marker="o", edgecolor="k", zorder=4, label=label)
-                for _, r in m[m["filter"] != "none"].iterrows():
-                    ax.annotate("", xy=(r["nme_io"], r["nmf"]), xytext=(x0, y0),
-                                arrowprops=dict(arrowstyle="->", color=colour, lw=1, ls="-" if r["causal"] else "--"))
-                    ax.annotate(str(r["filter"]), (r["nme_io"], r["nmf"]), fontsize=7, color=colour,
-                                xytext=(3, 3), textcoords="offset points")
-            else:
-                ax.plot([], [], color=colour, label=label)
-        ax.set_xlabel("video NME io (%)  ↓")
-        ax.set_ylabel("NMF  ↓")
-        ax.set_title(f"{ds} · {sub}: accuracy vs stability (dashed = offline)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        files.append(_save(fig, out / f"nme_vs_nmf_{_slug(ds)}_{_slug(sub)}.png"))
-    return files
+    ok = g[[_finite(x) and _finite(y) for x, y in zip(g[xcol], g[ycol])]]
+    if ok.empty:
+        return None, {}
+    models = list(dict.fromkeys(ok["model"]))
+    colour = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    fig, ax = plt.subplots(figsize=(7.2, max(4.2, 0.5 + 0.17 * len(ok))))
+    for _, grp in ok[ok["source"] == "wflwv"].groupby(["run", "subset"], sort=False):
+        base = grp[grp["filter_id"] == "none"]
+        if base.empty:
+            continue
+        x0, y0 = float(base[xcol].iloc[0]), float(base[ycol].iloc[0])
+        for _, r in grp[grp["filter_id"] != "none"].iterrows():
+            ax.annotate("", xy=(float(r[xcol]), float(r[ycol])), xytext=(x0, y0), zorder=2,
+                        arrowprops=dict(arrowstyle="->", color=colour[r["model"]], lw=0.9, alpha=0.7,
+                                        ls="-" if bool(r["causal"]) else "--", shrinkA=4, shrinkB=4))
+    numbers, points, labels, colours, key = {}, [], [], [], []
+    for n, (_, r) in enumerate(ok.iterrows(), start=1):
+        c = colour[r["model"]] if r["source"] == "wflwv" else "0.35"
+        ax.scatter([float(r[xcol])], [float(r[ycol])], zorder=4, **_row_style(r, c))
+        numbers[r["row_id"]] = n
+        points.append((float(r[xcol]), float(r[ycol])))
+        labels.append(str(n))
+        colours.append(c)
+        key.append((_key_line(n, r), c))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.margins(0.12)
+    fig.canvas.draw()
+    place_labels(ax, points, labels, colours)
+    key.append(("    ● unfiltered  ■ causal  ▲ offline (dashed arrow)", "0.3"))
+    key.append(("    hollow = in-sample preset; grey = published", "0.3"))
+    step = 0.9 / max(len(key), 12)
+    for i, (text, c) in enumerate(key):
+        fig.text(0.92, 0.95 - i * step, text, color=c, fontsize=7, family="monospace", va="top",
+                 transform=fig.transFigure)
+    return fig, numbers
 
 
-def ced_plot(df, out: Path) -> List[Path]:
-    """Per dataset × subset: CED of per-frame NME (io) of each measured model, unfiltered."""
+def scatter_figure(g, title: str):
+    """NME io (%) vs NMF of one board's rows; ``(fig or None, {row_id: number})``."""
+    return _arrow_plot(g, "nme_io", "nmf", "video NME io (%)  ↓", "NMF  ↓", f"accuracy vs stability\n{title}")
+
+
+def gtfree_figure(g, title: str):
+    """GT-free jitter (D1) vs lag (ms, else frames) of one board; ``(fig or None, {row_id: number})``."""
+    if "jitter_d1" not in g:
+        return None, {}
+    use_ms = "lag_ms" in g and any(_finite(v) for v in g["lag_ms"])
+    lag = "lag_ms" if use_ms else "lag_frames"
+    return _arrow_plot(g, lag, "jitter_d1", f"lag ({'ms' if use_ms else 'frames'})  ↓", "jitter D1  ↓",
+                       f"GT-free: jitter vs lag (a lagging filter is not steadier)\n{title}")
+
+
+def ced_figure(g, title: str):
+    """CED (x: per-frame NME io in %, y: % of frames) of each measured model's unfiltered rows."""
     import pandas as pd
 
     plt = _plt()
-    files = []
-    own = df[(df["source"] == "wflwv") & (df["filter"] == "none")]
-    for (ds, sub), g in own.groupby(["dataset", "subset"], sort=False):
-        curves = []
-        for _, r in g.iterrows():
-            p = Path(str(r["run"])) / "frame_errors.parquet"
-            if not p.is_file():
-                continue
-            fe = pd.read_parquet(p, columns=["filter", "subset", "nme_io", "valid"])
-            sel = (fe["filter"] == r["filter_id"]) & fe["valid"]
-            if sub != "all":
-                sel &= fe["subset"] == sub
-            x = np.sort(fe.loc[sel, "nme_io"].to_numpy(np.float64) / 100.0)
-            if len(x):
-                label = f"{r['model']} (SIMULATED)" if bool(r["simulated"]) else str(r["model"])
-                curves.append((label, x))
-        if not curves:
+    own = g[(g["source"] == "wflwv") & (g["filter_id"] == "none")]
+    curves = []
+    for _, r in own.iterrows():
+        p = Path(str(r["run"])) / "frame_errors.parquet"
+        if not p.is_file():
             continue
-        xmax = min(0.10, max(0.005, 1.2 * max(float(np.quantile(x, 0.99)) for _, x in curves)))
-        grid = np.linspace(0, xmax, 400)
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-        for label, x in curves:
-            ax.plot(grid, np.searchsorted(x, grid, side="right") / len(x), label=label)
-        ax.set_xlabel("per-frame NME io (fraction)")
-        ax.set_ylabel("fraction of frames")
-        ax.set_title(f"CED · {ds} · {sub} (unfiltered)")
-        ax.set_ylim(0, 1.01)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        files.append(_save(fig, out / f"ced_{_slug(ds)}_{_slug(sub)}.png"))
-    return files
+        fe = pd.read_parquet(p, columns=["filter", "subset", "nme_io", "valid"])
+        sel = (fe["filter"] == r["filter_id"]) & fe["valid"]
+        if r["subset"] != "all":
+            sel &= fe["subset"] == r["subset"]
+        x = np.sort(fe.loc[sel, "nme_io"].to_numpy(np.float64))
+        x = x[np.isfinite(x)]
+        if len(x):
+            curves.append((f"{r['model']} (SIMULATED)" if bool(r["simulated"]) else str(r["model"]), x))
+    if not curves:
+        return None
+    xmax = min(10.0, max(0.5, 1.2 * max(float(np.quantile(x, 0.99)) for _, x in curves)))
+    grid = np.linspace(0, xmax, 400)
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for i, (label, x) in enumerate(curves):
+        ax.plot(grid, 100.0 * np.searchsorted(x, grid, side="right") / len(x), label=label, color=f"C{i % 10}")
+    ax.set_xlabel("per-frame NME io (%)")
+    ax.set_ylabel("frames (%)")
+    ax.set_title(f"CED (unfiltered)\n{title}", fontsize=9)
+    ax.set_ylim(0, 101)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def board_plots(g, title: str, out: Optional[Path] = None, stem: str = "") -> Dict[str, object]:
+    """SVG text of a board's figures (``scatter``, ``ced``, ``gtfree``) plus point numbers.
+
+    With ``out``, the same figures are also written as ``{kind}_{stem}.png``; their paths are
+    listed under ``files``.
+    """
+    res: Dict[str, object] = {"numbers": {}, "gtfree_numbers": {}, "files": []}
+    figs = {}
+    figs["scatter"], res["numbers"] = scatter_figure(g, title)
+    figs["ced"] = ced_figure(g, title)
+    figs["gtfree"], res["gtfree_numbers"] = gtfree_figure(g, title)
+    names = {"scatter": "nme_vs_nmf", "ced": "ced", "gtfree": "jitter_vs_lag"}
+    for kind, fig in figs.items():
+        if fig is None:
+            res[kind] = None
+            continue
+        res[kind] = to_svg(fig, close=out is None)
+        if out is not None:
+            res["files"].append(save_png(fig, Path(out) / f"{names[kind]}_{_slug(stem)}.png"))
+    return res
 
 
 def pareto_plot(table, base, preset, path: Path) -> Path:
@@ -123,4 +266,4 @@ def pareto_plot(table, base, preset, path: Path) -> Path:
     ax.set_title(f"tune {preset['filter']} on {preset['tuning_split']}: {preset['detector']}{sim}", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, Path(path))
+    return save_png(fig, Path(path))
