@@ -7,7 +7,8 @@ import pytest
 
 from harness_factory import make_index
 from wflwv.datasets.index import load_index
-from wflwv.harness.scoring import aggregate, build_ragged, lag_frames, resolve_schemes, score
+from harness_factory import track
+from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, resolve_schemes, score
 
 
 def test_ragged_scoring_matches_the_official_parity_vectors(shared, tmp_path):
@@ -52,13 +53,43 @@ def test_unreliable_frames_are_excluded_when_asked(tmp_path):
     assert pv["n_valid"][0] == 10
 
 
-def test_lag_of_a_delayed_track():
-    t = np.arange(120)
-    gt = np.stack([np.sin(2 * np.pi * t / 40), np.cos(2 * np.pi * t / 40)], -1)[:, None, :] * 10
-    late = np.concatenate([gt[:3], gt[:-3]])
-    x = np.concatenate([late, gt])
-    g = np.concatenate([gt, gt])
-    assert lag_frames(x, g, np.array([0, 120, 240])).tolist() == [3.0, 0.0]
+def _lag_rows(tmp_path, detector):
+    from wflwv.detectors import create as make_detector
+    from wflwv.filters import create
+
+    idx = load_index(make_index(tmp_path, tracks={"easy": [track(120, seed=s, speed=0.5) for s in range(3)]},
+                                write_videos=False))
+    ids = idx.video_ids()
+    det = make_detector(detector)
+    from wflwv.harness.batching import run_video_parallel
+    from wflwv.harness.shard import build_jobs
+
+    preds = run_video_parallel(det, build_jobs(idx, ids, det, "dataset", False), 8)
+    rg = build_ragged(idx, ids, preds, "gt", exclude_unreliable=False)
+    rows = {}
+    for spec in ("none", "ema:alpha=0.5", "kalman", "kalman-rts", "savgol"):
+        pv, pf = score(rg, apply_filter(create(spec), rg))
+        rows[spec] = (pv, aggregate(pv, pf, rg, np.arange(len(ids))))
+    return rows
+
+
+@pytest.mark.parametrize("detector", ["oracle", "noisy:sigma=0.01,seed=1"])
+def test_lag_is_positive_for_ema_and_kalman_and_zero_for_none(tmp_path, detector):
+    rows = _lag_rows(tmp_path, detector)
+    for spec, (pv, agg) in rows.items():
+        assert {"lag_frames", "lag_ms", "jitter_d1", "jitter_d2", "ref_dist", "lag_ref_frames"} <= set(agg)
+    none = rows["none"][1]
+    assert none["lag_frames"] == 0.0 and none["lag_ms"] == 0.0 and none["lag_ref_frames"] == 0.0
+    assert np.all(rows["none"][0]["lag_frames"] == 0.0)
+    if detector == "oracle":
+        assert none["video_nme.io"] == 0.0                    # the oracle is the GT: no lag, no error
+    ema, kal = rows["ema:alpha=0.5"][1], rows["kalman"][1]
+    assert ema["lag_frames"] == pytest.approx(1.0, abs=0.2)  # EMA: (1 - alpha) / alpha frames
+    assert ema["lag_ms"] == pytest.approx(40.0 * ema["lag_frames"])   # 25 fps index
+    assert kal["lag_frames"] > 0.05 and kal["lag_ms"] > 2.0
+    assert ema["lag_ref_frames"] == pytest.approx(ema["lag_frames"], abs=0.15)   # GT-free estimate agrees
+    for offline in ("kalman-rts", "savgol"):                   # centred smoothers do not lag
+        assert abs(rows[offline][1]["lag_frames"]) < 0.1
 
 
 def test_scheme_resolution():

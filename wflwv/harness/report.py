@@ -2,7 +2,9 @@
 
 ``frame_errors.parquet``: filter, video_id, subset, frame_index, nme_io, nme_fs (percent),
 flicker (NMF units, NaN where no transition), valid. ``video_metrics.parquet``: filter,
-video_id, subset, nme_io, nme_fs, nmf, lag, n_frames, n_valid, n_transitions, skipped.
+video_id, subset, nme_io, nme_fs, nmf, n_frames, n_valid, n_transitions, skipped, and the per-video
+GT-free columns (jitter_d1, jitter_d2, ref_dist, lag_frames, lag_ref_frames, lag_censored;
+docs/gt_free_protocol.md).
 ``summary.json``: provenance (anchors §1) and one result row per subset × filter.
 """
 
@@ -18,7 +20,8 @@ from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, metric_
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
 
 SUMMARY_FORMAT = 1
-RESULT_COLUMNS = ("video_nme.io", "video_nme.fs", "nmf", "fr@0.10", "auc@0.10", "lag_frames")
+RESULT_COLUMNS = ("video_nme.io", "video_nme.fs", "nmf", "fr@0.10", "auc@0.10", "lag_frames", "lag_ms",
+                  "jitter_d1", "jitter_d2", "ref_dist", "lag_ref_frames")
 
 
 def _decoder(decode: bool, backend: str) -> Dict[str, Any]:
@@ -57,6 +60,7 @@ def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str
             parts[j].append(score(rg, y))
             times[j] += (t1 - t, time.perf_counter() - t1)
         rg.pred = rg.gt = None  # keep only the per-frame metadata
+        rg.notes.pop("stability_ref", None)
         metas.append(rg)
     meta = merge_meta(metas)
     scored = []
@@ -101,7 +105,7 @@ def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
             row = {"subset": subset, "filter": info["id"], "causal": info["causal"],
                    "filter_params": info["params"], "n_videos_subset": n_sub,
                    "complete": bool(len(pos) == n_sub), "filter_preset": info.get("preset"),
-                   "tuned_on_eval_split": in_sample}
+                   "tuned_on_eval_split": in_sample, "gt_free": index.landmark_scheme is None}
             row.update(aggregate(pv, pf, rg, pos, seed=seed))
             rows.append(row)
     return rows
@@ -128,8 +132,10 @@ def _videos_table(rg, scored):
     parts = []
     for info, pv, _, _, _ in scored:
         d = {"filter": info["id"], "video_id": rg.video_ids, "subset": rg.subsets}
-        d.update({k: pv[k] for k in ("nme_io", "nme_fs", "nmf", "lag", "n_frames", "n_valid",
+        d.update({k: pv[k] for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
                                      "n_transitions", "skipped")})
+        d.update({k: pv[k] for k in ("jitter_d1", "jitter_d2", "ref_dist", "lag_frames", "lag_ref_frames",
+                                     "lag_censored") if k in pv})
         parts.append(pd.DataFrame(d))
     return pd.concat(parts, ignore_index=True)
 
@@ -140,13 +146,13 @@ def render_markdown(summary: Dict[str, Any]) -> str:
     lines = [f"# {summary['model']['spec']} on {summary['dataset']['name']}{sim}", "",
              f"run `{summary['run']['dir']}` · boxes `{summary['protocol']['box_source']}` · "
              f"crop `{summary['protocol']['crop_protocol']}` · wflwv {summary['wflwv_git']}", "",
-             "| subset | filter | causal | NME io % ↓ | NME fs % ↓ | NMF ↓ | FR@0.10 % ↓ | AUC@0.10 ↑ | lag ↓ "
-             "| videos | frames |", "|" + "---|" * 11]
+             "| subset | filter | causal | NME io % ↓ | NME fs % ↓ | NMF ↓ | FR@0.10 % ↓ | AUC@0.10 ↑ | lag frames "
+             "| D2 % ↓ | ref dist % ↓ | videos | frames |", "|" + "---|" * 13]
     for r in summary["results"]:
         lines.append(f"| {r['subset']} | {r['filter']} | {'yes' if r['causal'] else 'no'} | "
                      f"{r['video_nme.io']:.3f} | {r['video_nme.fs']:.3f} | {r['nmf']:.2f} | "
-                     f"{r['fr@0.10']:.2f} | {r['auc@0.10']:.4f} | {r['lag_frames']:.1f} | "
-                     f"{r['n_videos']}/{r['n_videos_subset']} | {r['n_frames']} |")
+                     f"{r['fr@0.10']:.2f} | {r['auc@0.10']:.4f} | {r['lag_frames']:.2f} | "
+                     f"{r['jitter_d2']:.3f} | {r['ref_dist']:.3f} | {r['n_videos']}/{r['n_videos_subset']} | {r['n_frames']} |")
     return "\n".join(lines) + "\n"
 
 

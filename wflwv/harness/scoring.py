@@ -10,7 +10,8 @@ All videos are concatenated into ragged arrays (``offsets``) and scored in one v
 * **Unreliable frames** (``exclude_unreliable``) are passed as ``valid=False``: they leave NME and
   every flicker difference that touches them, but filters still see the detector output there.
 * **Aggregates** are macro means over videos (official), FR/AUC@0.10 over all scored frames
-  (``per_frame``), a 95 % bootstrap CI over videos, and the median lag of the filtered track.
+  (``per_frame``), a 95 % bootstrap CI over videos, and the lag-aware GT-free columns
+  (jitter, lag, distance to the zero-lag reference; docs/gt_free_protocol.md).
 """
 
 from __future__ import annotations
@@ -120,34 +121,26 @@ def apply_filter(filt, rg: Ragged) -> np.ndarray:
     return out
 
 
-def lag_frames(x: np.ndarray, gt: np.ndarray, offsets: np.ndarray, max_lag: int = 8) -> np.ndarray:
-    """Per-video peak offset (frames) of the cross-correlation of ``x`` with GT (positive: ``x`` late)."""
-    lags = np.zeros(len(offsets) - 1)
-    for i in range(len(offsets) - 1):
-        a, b = int(offsets[i]), int(offsets[i + 1])
-        T = b - a
-        K = min(max_lag, max(T // 4, 0))
-        if K == 0:
-            continue
-        f = x[a:b].reshape(T, -1)
-        g = gt[a:b].reshape(T, -1)
-        f = f - f.mean(0)
-        g = g - g.mean(0)
-        cc = [float((f[k:] * g[:T - k]).sum() / (T - k)) if k >= 0 else
-              float((f[:T + k] * g[-k:]).sum() / (T + k)) for k in range(-K, K + 1)]
-        lags[i] = int(np.argmax(cc)) - K
-    return lags
+def stability_reference(rg: Ragged):
+    """The zero-lag reference (and GT) every filter of ``rg`` is compared with (docs/gt_free_protocol.md)."""
+    from wflwv.metrics.lag_scores import make_reference
+
+    if rg.notes.get("stability_ref") is None:
+        rg.notes["stability_ref"] = make_reference(rg.pred, rg.offsets, rg.valid, rg.times,
+                                                   breaks=getattr(rg, "breaks", None), gt=rg.gt)
+    return rg.notes["stability_ref"]
 
 
 def score(rg: Ragged, filtered: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
     """``(per_video, per_frame)`` column dicts for one filtered prediction array."""
     from wflwv.metrics import ragged_video_metrics
+    from wflwv.metrics.lag_scores import video_stability
 
     valid = rg.valid & np.isfinite(filtered).all(axis=(1, 2))
     m = ragged_video_metrics(filtered, rg.gt, rg.offsets, pair=rg.pair, valid=valid)
     per_video = {k: np.asarray(m[k]) for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
                                                "n_transitions", "skipped")}
-    per_video["lag"] = lag_frames(np.where(valid[:, None, None], filtered, rg.gt), rg.gt, rg.offsets)
+    per_video.update(video_stability(stability_reference(rg), filtered))
     per_frame = {"nme_io": np.asarray(m["frame_nme_io"]), "nme_fs": np.asarray(m["frame_nme_fs"]),
                  "flicker": np.asarray(m["frame_flicker"])}
     return per_video, per_frame
@@ -168,6 +161,7 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
               videos: np.ndarray, seed: int = 0) -> Dict[str, Any]:
     """Aggregate metrics over the video positions ``videos`` (indices into ``rg.video_ids``)."""
     from wflwv.metrics import fr_auc
+    from wflwv.metrics.lag_scores import aggregate_stability
 
     videos = np.asarray(videos, dtype=np.int64)
     frame_sel = np.concatenate([np.arange(rg.offsets[i], rg.offsets[i + 1]) for i in videos]) \
@@ -197,7 +191,6 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
         "nmf_ci": bootstrap_ci(nmf, seed),
         "fr@0.10": 100.0 * fr,
         "auc@0.10": auc,
-        "lag_frames": float(np.median(per_video["lag"][videos])) if len(videos) else float("nan"),
         "n_videos": int(len(videos)),
         "n_frames": int(per_video["n_frames"][videos].sum()),
         "n_valid_frames": int(per_video["n_valid"][videos].sum()),
@@ -205,6 +198,7 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
         "n_missing_frames": n_missing,
         "coverage": float(len(fnme) / (len(fnme) + n_missing)) if (len(fnme) + n_missing) else float("nan"),
     }
+    out.update(aggregate_stability(per_video, videos))
     return out
 
 
@@ -212,7 +206,7 @@ def metric_meta() -> Dict[str, Dict[str, Any]]:
     """Id, version, direction, units, normaliser and aggregation of every aggregate column.
 
     Taken from :mod:`wflwv.metrics.catalog`; FR/AUC are aggregated here over all scored frames of
-    the videos (``micro_frame``), the lag is a median over videos.
+    the videos (``micro_frame``); the lag-aware GT-free columns are described in docs/gt_free_protocol.md.
     """
     from wflwv.metrics import catalog
 
@@ -224,6 +218,7 @@ def metric_meta() -> Dict[str, Dict[str, Any]]:
         out[key] = {"id": spec.id, "version": spec.version, "higher_is_better": spec.higher_is_better,
                     "units": spec.units, "normaliser": spec.normaliser, "aggregation": agg or spec.aggregation,
                     "coord_space": "frame_px"}
-    out["lag_frames"] = {"id": "lag", "version": 1, "higher_is_better": False, "units": "frames",
-                         "normaliser": "none", "aggregation": "median_video", "coord_space": "frame_px"}
+    from wflwv.metrics.lag_scores import stability_meta
+
+    out.update(stability_meta())
     return out
