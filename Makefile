@@ -7,7 +7,7 @@ DEMO_DIR  ?= build/demo
 RUNS_DIR  ?= runs/demo
 WFLWV     := $(PYTHON) -m wflwv
 
-.PHONY: install install-dev demo test bench reproduce clean
+.PHONY: install install-dev demo test bench reproduce clean gt-free-validation
 
 install:
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_PIN)"
@@ -23,6 +23,15 @@ demo: install
 	    --filter ema@noisy --filter savgol@noisy --filter savgol@noisy-causal \
 	    --out $(RUNS_DIR)
 	$(WFLWV) leaderboard $(RUNS_DIR) --out leaderboards/demo
+
+# docs/gt_free_protocol.md §5: GT-free ordering of filters against the GT on the demo index
+GT_FREE_FILTERS := none one-euro@noisy kalman@noisy kalman-rts@noisy ema@noisy savgol@noisy \
+    savgol@noisy-causal one-euro kalman ema:alpha=0.3
+gt-free-validation: install
+	$(WFLWV) build synthetic --preset demo --out $(DEMO_DIR)
+	$(WFLWV) evaluate --model oracle --model noisy --model bimodal --dataset $(DEMO_DIR) \
+	    $(addprefix --filter ,$(GT_FREE_FILTERS)) --out runs/gt-free-validation
+	$(PYTHON) -m wflwv.metrics.lag_validation runs/gt-free-validation
 
 test: install-dev
 	$(PYTHON) -m pytest -q

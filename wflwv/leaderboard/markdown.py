@@ -36,17 +36,26 @@ def render_markdown(df) -> str:
              "released weights + official code, paper = as published, derived = computed from published "
              "relative numbers (not a measurement); † = read second-hand. SIMULATED rows read the ground "
              "truth. One section per board: rows of different normalisers or box sources are never ranked "
-             "together.", ""]
+             "together. lag: frames the filter delays the landmarks (fitted against the GT; 0 for none); "
+             "D2 %: GT-free jitter; ref dist %: GT-free distance to a zero-lag smoothing of the raw "
+             "detections (docs/gt_free_protocol.md). GT-free boards (no ground truth) are a Pareto view of "
+             "jitter against lag.", ""]
     head = ("| source | model | filter | NME io % ↓ | NME fs % ↓ | NMF ↓ | FR@0.10 % ↓ | AUC@0.10 ↑ | lag | "
-            "videos | notes |")
+            "D2 % | ref dist % | videos | notes |")
     keys = df.apply(board_key, axis=1)
+    gt_free = df["gt_free"].map(lambda v: str(v).lower() == "true") if "gt_free" in df else keys.map(lambda _: False)
     for key in dict.fromkeys(keys):
-        g = df[keys == key]
+        g = df[(keys == key) & ~gt_free]
+        free = df[(keys == key) & gt_free]
+        if not free.empty:
+            from wflwv.metrics.lag_board import gt_free_markdown
+
+            lines += gt_free_markdown(free, board_title(key))
         for causal, title in ((True, "online (causal filters / unfiltered)"), (False, "offline smoothers")):
             part = g[g["causal"].astype(bool) == causal]
             if part.empty:
                 continue
-            lines += [f"## {board_title(key)} · {title}", "", head, "|" + "---|" * 11]
+            lines += [f"## {board_title(key)} · {title}", "", head, "|" + "---|" * 13]
             for _, r in part.iterrows():
                 model = f"{r['model']} (SIMULATED)" if bool(r["simulated"]) else str(r["model"])
                 ci = ""
@@ -62,6 +71,7 @@ def render_markdown(df) -> str:
                 lines.append(f"| {src} | {model} | {r['filter']} | {fmt(r['nme_io'], '.3f')} | "
                              f"{fmt(r['nme_fs'], '.3f')} | {fmt(r['nmf'], '.2f')}{ci} | "
                              f"{fmt(r['fr_010'], '.2f')} | {fmt(r['auc_010'], '.4f')} | "
-                             f"{fmt(r['lag_frames'], '.1f')} | {nv} | {notes} |")
+                             f"{fmt(r['lag_frames'], '.2f')} | {fmt(r['jitter_d2'], '.3f')} | "
+                             f"{fmt(r['ref_dist'], '.3f')} | {nv} | {notes} |")
             lines.append("")
     return "\n".join(lines)
