@@ -14,7 +14,7 @@ install:
 	$(PIP) install -q -e .
 
 install-dev: install
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,ray]"
 
 demo: install
 	$(WFLWV) build synthetic --preset demo --out $(DEMO_DIR)

@@ -21,7 +21,16 @@ import click
 @click.option("--boxes", default="dataset", show_default=True, help="box source: dataset | gt | detector:<name>")
 @click.option("--limit", default=None, help="smoke-test knob: first N videos, or a fraction such as 0.1")
 @click.option("--batch-size", default=16, show_default=True, type=int, help="videos per detector batch")
-@click.option("--jobs", default=1, show_default=True, type=int, help="local worker processes (shards)")
+@click.option("--jobs", default=None, type=int,
+              help="parallel workers (video shards): local processes [default 1], or Ray workers "
+                   "[default: one per CPU, or per --gpus-per-worker GPUs, of the Ray cluster]")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="where shards run: local processes, or a Ray cluster (pip install "
+                                      "'wflwv[ray]'; see docs/cluster.md)")
+@click.option("--ray-address", default=None,
+              help="join a running Ray cluster (auto | HOST:PORT); default: start a local Ray instance")
+@click.option("--gpus-per-worker", default=None, type=float,
+              help="GPUs each Ray worker asks for [default: 1 with --device cuda, else 0]")
 @click.option("--decode", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="decode video frames; 'never' is allowed for simulated detectors only")
 @click.option("--backend", default="auto", show_default=True, help="video decoder backend")
@@ -29,8 +38,8 @@ import click
               help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
-def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit, batch_size, jobs, decode, backend,
-             exclude_unreliable, seed, progress) -> None:
+def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit, batch_size, jobs, executor_name,
+             ray_address, gpus_per_worker, decode, backend, exclude_unreliable, seed, progress) -> None:
     """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
 
     Each model gets its own run directory under --out, named by its cache key. A rerun of the same
@@ -42,8 +51,9 @@ def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit
       wflwv evaluate --model ldeq.wflw_v --weights final.pth.tar --dataset build/wflwv:hard \\
           --device cuda --filter none --filter ema:alpha=0.5 --out runs/
       wflwv evaluate --model oracle --model bimodal --dataset build/demo --limit 0.25
+      wflwv evaluate --model noisy --dataset build/demo --executor ray --jobs 2
     """
-    from wflwv.harness.evaluate import EvalConfig, evaluate as run_eval, parse_limit
+    from wflwv.harness.evaluate import parse_limit
 
     if weights is not None and len(models) > 1:
         raise click.UsageError("--weights applies to one model; give one --model per call with --weights")
@@ -59,16 +69,30 @@ def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit
             DETECTORS.entry(parse_options(model)[0])
         except (KeyError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
-    for model in models:
-        cfg = EvalConfig(model=model, dataset=dataset, filters=filters, out=out, weights=weights,
-                         device=device, dtype=dtype, boxes=boxes, limit=lim, batch_size=batch_size, jobs=jobs,
-                         decode=decode, backend=backend, exclude_unreliable=exclude_unreliable, seed=seed,
-                         progress=progress)
-        try:
-            summary = run_eval(cfg)
-        except (ValueError, KeyError, FileNotFoundError, NotImplementedError, ImportError, RuntimeError) as exc:
-            raise click.ClickException(f"{model}: {exc}") from None
-        _print(summary, out)
+    from wflwv.harness.executor import make_executor
+
+    try:
+        executor = make_executor(executor_name, jobs, ray_address, gpus_per_worker, device)
+    except (ValueError, ImportError) as exc:
+        raise click.UsageError(str(exc)) from None
+    with executor:
+        for model in models:
+            _run_one(model, executor, dict(
+                dataset=dataset, filters=filters, out=out, weights=weights, device=device, dtype=dtype,
+                boxes=boxes, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
+                backend=backend, exclude_unreliable=exclude_unreliable, seed=seed, progress=progress))
+
+
+def _run_one(model, executor, kw) -> None:
+    """Evaluate one model with a shared executor and print its table."""
+    from wflwv.harness.evaluate import EvalConfig, evaluate as run_eval
+
+    cfg = EvalConfig(model=model, executor=executor, **kw)
+    try:
+        summary = run_eval(cfg)
+    except (ValueError, KeyError, FileNotFoundError, NotImplementedError, ImportError, RuntimeError) as exc:
+        raise click.ClickException(f"{model}: {exc}") from None
+    _print(summary, kw["out"])
 
 
 def _print(summary, out) -> None:

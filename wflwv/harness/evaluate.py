@@ -156,8 +156,10 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     already = set(run.done(selected))
     todo = [v for v in selected if v not in already]
     executor = cfg.executor or LocalExecutor(cfg.jobs)
-    inline = executor.workers <= 1
-    shards = make_shards(todo, cfg.shard_size if not inline else max(len(todo), 1))
+    inline = getattr(executor, "in_process", executor.workers <= 1)
+    # several shards per worker balance the load (and bound the work a dead worker loses)
+    size = min(cfg.shard_size, max(1, math.ceil(len(todo) / (4 * max(executor.workers, 1)))))
+    shards = make_shards(todo, size if not inline else max(len(todo), 1))
     specs = [ShardSpec(index_dir=str(index.path), video_ids=tuple(s), model=model,
                        options=tuple(sorted(options.items())), run_dir=str(run.path), weights=cfg.weights,
                        device=cfg.device, dtype=cfg.dtype, box_source=box_source, batch_size=cfg.batch_size,
@@ -175,6 +177,8 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
             detect_stats[k] += res.get(k, 0)
         if bar is not None:
             bar.update(res["videos"])
+            bar.set_postfix_str(f"{detect_stats['frames'] / max(time.perf_counter() - t1, 1e-9):.0f} frames/s",
+                                refresh=False)
     if bar is not None:
         bar.close()
     timings["detect_s"] = time.perf_counter() - t1
@@ -195,5 +199,6 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         "decode": decode, "backend": cfg.backend, "device": cfg.device, "seed": cfg.seed,
         "fields": fields, "extra": extra, "detect_stats": detect_stats, "n_new_videos": len(todo),
         "batch_size": cfg.batch_size, "jobs": executor.workers, "progress": cfg.progress,
+        "executor": executor.describe() if hasattr(executor, "describe") else {"workers": executor.workers},
     }
     return score_and_write(run, order, filters, dcfg, context, timings, t0)

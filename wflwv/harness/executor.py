@@ -8,13 +8,32 @@ yields results as they finish. :class:`LocalExecutor` runs inline (``workers <= 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, List, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 
 class Executor:
-    """Interface: ``map(fn, shards)`` yields ``fn(shard)`` results (order not guaranteed)."""
+    """Interface: ``map(fn, shards)`` yields ``fn(shard)`` results (order not guaranteed).
+
+    ``workers`` is the parallelism (shard sizing uses it); ``in_process`` is True when ``fn`` runs
+    in the calling process (it may then draw its own progress bar); :meth:`describe` is the record
+    the run summary keeps about the executor.
+    """
 
     workers: int = 1
+    in_process: bool = True
+
+    def describe(self) -> Dict[str, Any]:
+        """Name and settings of this executor for the run summary."""
+        return {"name": type(self).__name__, "workers": self.workers}
+
+    def close(self) -> None:
+        """Release what the executor started (nothing for local processes)."""
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def map(self, fn: Callable[[Any], Any], shards: Sequence[Any]) -> Iterator[Any]:
         """Run ``fn`` over every shard; exceptions propagate to the caller."""
@@ -28,6 +47,11 @@ class LocalExecutor(Executor):
         if workers < 0:
             raise ValueError(f"workers must be >= 0, got {workers}")
         self.workers = max(1, int(workers))
+        self.in_process = self.workers <= 1
+
+    def describe(self) -> Dict[str, Any]:
+        """``{"name": "local", "workers": N}``."""
+        return {"name": "local", "workers": self.workers}
 
     def map(self, fn: Callable[[Any], Any], shards: Sequence[Any]) -> Iterator[Any]:
         """Yield ``fn(shard)`` per shard, inline or from worker processes as they complete."""
@@ -48,6 +72,36 @@ class LocalExecutor(Executor):
                 for fut in futures:
                     fut.cancel()
                 raise
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(name: str = "local", jobs: Optional[int] = None, address: Optional[str] = None,
+                  gpus_per_worker: Optional[float] = None, device: str = "cpu") -> Executor:
+    """The executor for ``--executor NAME`` (``local`` or ``ray``) and its CLI options.
+
+    ``jobs=None`` means 1 local process, or one Ray worker per CPU (GPU) of the cluster. With Ray,
+    a CUDA ``device`` must be plain ``cuda`` (Ray assigns each worker its GPU) and workers ask for
+    ``gpus_per_worker`` GPUs (default 1 for CUDA, 0 otherwise).
+    """
+    if name == "local":
+        if address is not None or gpus_per_worker is not None:
+            raise ValueError("--ray-address and --gpus-per-worker need --executor ray")
+        return LocalExecutor(1 if jobs is None else jobs)
+    if name != "ray":
+        raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    cuda = str(device).startswith("cuda")
+    if cuda and str(device) != "cuda":
+        raise ValueError(f"--device {device} with --executor ray: use --device cuda (Ray gives each worker "
+                         f"its own GPU through CUDA_VISIBLE_DEVICES)")
+    gpus = (1.0 if cuda else 0.0) if gpus_per_worker is None else float(gpus_per_worker)
+    if cuda and gpus <= 0:
+        raise ValueError("--device cuda with --executor ray needs --gpus-per-worker > 0")
+    from wflwv.harness.ray_executor import RayExecutor, import_ray
+
+    import_ray()  # fail before any work when the extra is missing
+    return RayExecutor(workers=jobs, address=address, gpus_per_worker=gpus)
 
 
 def make_shards(video_ids: List[str], shard_size: int) -> List[List[str]]:

@@ -199,6 +199,7 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
         "metrics": metric_meta(),
         "results": rows,
         "device": ctx["device"], "seed": ctx["seed"], "batch_size": ctx["batch_size"], "jobs": ctx["jobs"],
+        "executor": ctx.get("executor"),
         "environment": environment(with_torch=not simulated),
         "detect": ctx["detect_stats"],
         "timings_s": timings,
