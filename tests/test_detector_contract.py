@@ -14,7 +14,8 @@ from wflwv.testing.detectors import check_detector, unavailable_reason
 
 # Bare family names accept any official-format checkpoint: the small LDEQ parity checkpoint in
 # ../shared runs the whole contract on CPU (random filled weights: only the contract is checked).
-_SHARED_WEIGHTS = {"ldeq": ("parity", "ldeq", "model_small_wflwv.pth.tar")}
+_SHARED_WEIGHTS = {"ldeq": ("parity", "ldeq", "model_small_wflwv.pth.tar"),
+                   "qlot": ("parity", "qlot", "qlot_parity_seed1.pth")}
 
 
 @pytest.mark.parametrize("name", DETECTORS.names())
@@ -28,7 +29,7 @@ def test_detector_contract(name):
     if weights is None and name in _SHARED_WEIGHTS and SHARED.joinpath(*_SHARED_WEIGHTS[name]).is_file():
         weights = str(SHARED.joinpath(*_SHARED_WEIGHTS[name]))
     kwargs = {}
-    if name in _SHARED_WEIGHTS:  # the filled weights make the map chaotic: float32 batch kernels
+    if name == "ldeq":  # the filled weights make the map chaotic: float32 batch kernels
         import torch             # differ by ~1e-4 px, so the contract runs in float64 (parity path)
 
         kwargs["dtype"] = torch.float64

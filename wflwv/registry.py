@@ -145,6 +145,10 @@ DETECTORS.register("pipnet_r18.300w_cofw_wflw", _PIP, "PIP-Net ResNet-18 GSSL 30
 _SBR = "wflwv.detectors.sbr:create"
 DETECTORS.register("sbr", _SBR, "SBR CPM-VGG16, any official checkpoint")
 DETECTORS.register("sbr.300w", _SBR, "SBR CPM-VGG16 released 300-W weights (68 points)")
+_QLOT = "wflwv.detectors.qlot:create"
+DETECTORS.register("qlot", _QLOT, "QLOT tracker, any official-layout checkpoint (query set from the file)")
+DETECTORS.register("qlot.wflw_v", _QLOT, "QLOT-final released weights, WFLW-V queries (98 points), tracker")
+DETECTORS.register("qlot.300w", _QLOT, "QLOT-final released weights, iBUG queries (68 points), tracker")
 DETECTORS.register("dlib68", "wflwv.detectors.dlib68:create",
                    "dlib 68-point ERT predictor (extra [dlib]), real pretrained")
 DETECTORS.register("mediapipe468", "wflwv.detectors.mediapipe468:create",

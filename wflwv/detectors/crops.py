@@ -10,6 +10,9 @@ pixels with :func:`to_frame`. Protocols (box = ``x1 y1 x2 y2`` in frame pixels):
   down by 0.1·h, clipped, cut by integer slicing (exclusive end, kept for parity), resized to 256.
 * ``sbr_pad0.2`` — SBR (``sbr.md`` §4): 0.2·w / 0.2·h on each side, floor/ceil, clipped to the image,
   non-square resize to 256 (aspect ratio not preserved).
+* ``qlot_pad0.10`` — QLOT (docs/qlot.md): the box is the tight box of the landmarks to centre on
+  (GT, or the previous prediction when self-tracking); rounded, padded by ``int(0.10·max side)``,
+  squared (even side), replicate-padded where it leaves the frame, Lanczos-4 resize to 224.
 
 Pure numpy + OpenCV: no torch here.
 """
@@ -35,6 +38,7 @@ class CropProtocol:
 LDEQ_SQUARE = CropProtocol("ldeq_square1.2", 256, "square 1.2x box, integer centre, warpAffine")
 PIPNET_SHIFT = CropProtocol("pipnet_shift0.1", 256, "1.2x box shifted down 0.1h, slice + resize")
 SBR_PAD = CropProtocol("sbr_pad0.2", 256, "0.2 per side, clipped, non-square resize")
+QLOT_PAD = CropProtocol("qlot_pad0.10", 224, "landmark box + 0.10, square, replicate pad, Lanczos-4")
 
 
 def _ldeq_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int) -> Tuple[np.ndarray, None]:
@@ -90,12 +94,48 @@ def _sbr_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int):
     return A, (cy1, cy2, cx1, cx2)
 
 
+def _qlot_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int, ratio: float = 0.10):
+    # QLOT test crop: integer-rounded landmark box, pad int(ratio·max side) on every side, square
+    # side s = max side (+1 if odd), integer centre floor((a+b)/2), window centre ± s/2 (may leave
+    # the frame: the caller replicate-pads); labels scale by size/s without a half-pixel shift.
+    x0, y0, x1, y1 = (int(v) for v in np.round(np.asarray(box[:4], dtype=np.float64)))
+    p = int(max(x1 - x0, y1 - y0) * ratio)
+    x0, y0, x1, y1 = x0 - p, y0 - p, x1 + p, y1 + p
+    s = max(x1 - x0, y1 - y0)
+    s += s % 2
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    wx0, wy0 = cx - s // 2, cy - s // 2
+    k = size / s
+    A = np.array([[k, 0.0, -wx0 * k], [0.0, k, -wy0 * k]])
+    return A, (wy0, wy0 + s, wx0, wx0 + s)
+
+
+def qlot_cut(frame: np.ndarray, box, size: int = 224, ratio: float = 0.10) -> Tuple[np.ndarray, np.ndarray]:
+    """QLOT crop of ``frame`` around ``box`` (the landmarks' tight box): ``(crop, A)``.
+
+    The square window is replicate-padded where it leaves the frame and resized with Lanczos-4.
+    """
+    import cv2
+
+    box = _check_box(box)
+    A, (r0, r1, c0, c1) = _qlot_matrix(box, frame.shape[:2], size, ratio)
+    H, W = frame.shape[:2]
+    top, left = max(0, -r0), max(0, -c0)
+    bottom, right = max(0, r1 - H), max(0, c1 - W)
+    if top or left or bottom or right:
+        frame = cv2.copyMakeBorder(frame, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    patch = frame[r0 + top:r1 + top, c0 + left:c1 + left]
+    crop = cv2.resize(np.ascontiguousarray(patch), (size, size), interpolation=cv2.INTER_LANCZOS4)
+    return crop, A
+
+
 _MATRIX: Dict[str, Callable] = {
     LDEQ_SQUARE.id: _ldeq_matrix,
     PIPNET_SHIFT.id: _pipnet_matrix,
     SBR_PAD.id: _sbr_matrix,
+    QLOT_PAD.id: _qlot_matrix,
 }
-PROTOCOLS: Dict[str, CropProtocol] = {p.id: p for p in (LDEQ_SQUARE, PIPNET_SHIFT, SBR_PAD)}
+PROTOCOLS: Dict[str, CropProtocol] = {p.id: p for p in (LDEQ_SQUARE, PIPNET_SHIFT, SBR_PAD, QLOT_PAD)}
 
 
 def _check_box(box: np.ndarray) -> np.ndarray:
@@ -117,6 +157,8 @@ def cut_crop(frame: np.ndarray, protocol: CropProtocol, box) -> Tuple[np.ndarray
     """Cut the ``size×size`` crop of ``frame`` (H×W×3 uint8) for ``box``; returns ``(crop, A)``."""
     import cv2
 
+    if protocol.id == QLOT_PAD.id:
+        return qlot_cut(frame, box, protocol.size)
     box = _check_box(box)
     A, window = _MATRIX[protocol.id](box, frame.shape[:2], protocol.size)
     S = protocol.size
