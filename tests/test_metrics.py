@@ -220,8 +220,9 @@ def test_catalog_and_registry():
     from wflwv.registry import METRICS
 
     specs = [METRICS.get(n) for n in METRICS]
-    assert len(specs) == 11 and all(isinstance(s, catalog.MetricSpec) for s in specs)
-    assert len({s.id for s in specs}) == 11
+    assert len(specs) == 14 and all(isinstance(s, catalog.MetricSpec) for s in specs)
+    assert len({s.id for s in specs}) == 14
+    assert catalog.NAD_4.units == "per_mille" and catalog.NAD_4.scale == 1e3
     assert {s.id for s in specs if s.higher_is_better} == {"auc@0.10[simpson1e-4]", "auc@0.08[trapz2000]",
                                                            "auc_exact@0.10"}
     assert catalog.FR_010.threshold == 0.10 and catalog.AUC_008.rule == "trapz2000"

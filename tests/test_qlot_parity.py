@@ -122,7 +122,7 @@ def test_every_vector_is_checked(f64):
     ref = _ref()
     covered = {name for name, *_ in _internals(f64)}
     inputs = {"static_images_u8", "static_labels", "queries", "video_crops_u8", "video_box_pseudo_landmarks",
-              "video_iterations", "static_nme_iod", "static_nme_size"}  # inputs; NME in test_nad.py
+              "video_iterations", "static_nme_iod", "static_nme_size"}  # inputs; NME checked below
     assert set(ref.files) - inputs == covered
 
 
@@ -134,6 +134,16 @@ def test_float64_matches_official(f64):
         else:
             worst[name] = _close(name, got, want, 1e-8, 1e-8)
     assert worst["video_pred_mean"] < 1e-6 and worst["static_pred_mean"] < 1e-6
+
+
+def test_static_nme_matches_official(f64):
+    from wflwv.metrics.video import frame_nme
+
+    ref, pred = f64["ref"], _np(f64["static"].mean)
+    np.testing.assert_allclose(frame_nme(pred, ref["static_labels"], "iod", pair=(36, 45)),
+                               100 * ref["static_nme_iod"].mean(-1), rtol=1e-8)
+    np.testing.assert_allclose(frame_nme(pred, ref["static_labels"], "face_size"),
+                               100 * ref["static_nme_size"].mean(-1), rtol=1e-8)
 
 
 def test_float32_matches_official_within_readme_tolerances(f32):

@@ -187,5 +187,8 @@ METRICS.register("auc_exact@0.10", _M + "AUC_EXACT_010", "exact AUC at 0.10 (fra
 METRICS.register("video_nme.io", _M + "VIDEO_NME_IO", "video NME, inter-ocular (percent, macro over videos)")
 METRICS.register("video_nme.fs", _M + "VIDEO_NME_FS", "video NME, face-size sqrt(w*h) (percent)")
 METRICS.register("nmf", _M + "NMF", "normalised mean flicker (official video_NMJ)")
+METRICS.register("nad@1", _M + "NAD_1", "normalised Allan deviation at m=1 (x10^3, QLOT; slope reading in docs/nad.md)")
+METRICS.register("nad@4", _M + "NAD_4", "normalised Allan deviation at m=4 (x10^3)")
+METRICS.register("nad@16", _M + "NAD_16", "normalised Allan deviation at m=16 (x10^3)")
 METRICS.register("d1", _M + "D1", "GT-free mean displacement / face size (fraction)")
 METRICS.register("d2", _M + "D2", "GT-free mean second difference / face size (fraction)")

@@ -70,8 +70,14 @@ D1 = MetricSpec("d1", 1, False, "fraction", "fs", "macro_video", "frame_px", "wf
 D2 = MetricSpec("d2", 1, False, "fraction", "fs", "macro_video", "frame_px", "wflwv.metrics.jitter:jitter",
                 1.0, summary="GT-free mean |p_t+1 - 2 p_t + p_t-1| / s_t (primary GT-free metric)")
 
+NAD_1, NAD_4, NAD_16 = (
+    MetricSpec(f"nad@{m}", 1, False, "per_mille", "fs", "macro_video", "frame_px", "wflwv.metrics.nad:split_nad",
+               1e3, summary=f"normalised Allan deviation of the error at {m}-frame blocks, x10^3 (QLOT; docs/nad.md)")
+    for m in (1, 4, 16))
+
 CATALOG: Dict[str, MetricSpec] = {m.id: m for m in (IMAGE_NME, FR_010, FR_008, AUC_010, AUC_008,
-                                                     AUC_EXACT_010, VIDEO_NME_IO, VIDEO_NME_FS, NMF, D1, D2)}
+                                                     AUC_EXACT_010, VIDEO_NME_IO, VIDEO_NME_FS, NMF, D1, D2,
+                                                     NAD_1, NAD_4, NAD_16)}
 
 
 def get_metric(metric_id: str) -> MetricSpec:
@@ -83,4 +89,4 @@ def get_metric(metric_id: str) -> MetricSpec:
 
 
 __all__ = ["AGGREGATIONS", "AUC_008", "AUC_010", "AUC_EXACT_010", "CATALOG", "D1", "D2", "FR_008", "FR_010",
-           "IMAGE_NME", "MetricSpec", "NMF", "UNITS", "VIDEO_NME_FS", "VIDEO_NME_IO", "get_metric"]
+           "IMAGE_NME", "MetricSpec", "NAD_1", "NAD_16", "NAD_4", "NMF", "UNITS", "VIDEO_NME_FS", "VIDEO_NME_IO", "get_metric"]
