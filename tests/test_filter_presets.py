@@ -63,3 +63,41 @@ def test_unknown_or_bad_presets_raise(tmp_path):
         load("ema@x", tmp_path)
     with pytest.raises(PresetError, match="no feasible"):
         from_tuning({"filter": "ema", "params": None}, "x")
+
+
+def test_in_sample_is_decided_by_index_fingerprint_and_subset():
+    from wflwv.filters.presets import in_sample
+
+    tuning = {"dataset": "synthetic", "subset": "easy", "index_fingerprint": "f" * 64}
+    assert in_sample(tuning, "f" * 64, "easy") and in_sample(tuning, "f" * 64, "all")
+    assert not in_sample(tuning, "f" * 64, "hard")                 # held-out subset of the same index
+    assert not in_sample(tuning, "0" * 64, "easy")                 # same dataset name, other index
+    assert in_sample({**tuning, "subset": "all"}, "f" * 64, "hard")
+    assert not in_sample({"dataset": "synthetic", "subset": "easy"}, "f" * 64, "easy")   # nothing to match
+    assert not in_sample(None, "f" * 64, "easy")
+    for pid in available():                                         # every shipped preset can be matched
+        fp = load(pid)["tuning"]["index_fingerprint"]
+        assert isinstance(fp, str) and len(fp) == 64 and int(fp, 16) >= 0
+
+
+def test_rows_are_flagged_in_sample_only_on_the_tuning_index(tmp_path, monkeypatch):
+    from harness_factory import make_index
+    from wflwv.datasets.index import load_index
+    from wflwv.filters import presets
+    from wflwv.harness.evaluate import EvalConfig, evaluate
+
+    idx = make_index(tmp_path / "a", {"easy": [12, 9], "hard": [10]}, dataset="synthetic")
+    cfg = dict(model="noisy:sigma=0.003,seed=0", dataset=str(idx), filters=("none", "ema@noisy"), progress=False)
+    # a dataset also named "synthetic", but not the index the shipped preset was tuned on
+    s = evaluate(EvalConfig(out=str(tmp_path / "runs1"), **cfg))
+    assert not any(r["tuned_on_eval_split"] for r in s["results"])
+    # the same preset, recorded as tuned on this index's easy subset
+    p = json.loads((PRESET_DIR / "ema@noisy.json").read_text())
+    p["tuning"]["index_fingerprint"] = load_index(idx).fingerprint
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets" / "ema@noisy.json").write_text(json.dumps(p))
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path / "presets")
+    s = evaluate(EvalConfig(out=str(tmp_path / "runs2"), **cfg))
+    flags = {(r["subset"], r["filter"].partition(":")[0]): r["tuned_on_eval_split"] for r in s["results"]}
+    assert flags == {("easy", "ema@noisy"): True, ("all", "ema@noisy"): True, ("hard", "ema@noisy"): False,
+                     ("easy", "none"): False, ("all", "none"): False, ("hard", "none"): False}

@@ -8,6 +8,10 @@ on the tuning split). A preset file ``wflwv/filters/presets/<filter>@<name>.json
      tuning: {dataset, subset, index_fingerprint, run}, objective, grid, n_grid_points,
      n_feasible, unfiltered_on_tuning_split, tuned_on_tuning_split, applied, wflwv_version, date}
 
+A row scored with a preset is flagged in-sample (``tuned_on_eval_split``) only when its index has
+the preset's ``tuning.index_fingerprint`` and its subset contains the tuning subset
+(:func:`in_sample`); an index that merely has the same dataset name is held-out data.
+
 CLI syntax: ``--filter one-euro@noisy`` (the preset), ``one-euro`` (spec defaults),
 ``one-euro:beta=1`` (explicit). ``one-euro@noisy:beta=1`` starts from the preset and overrides;
 the result is then an ordinary (untagged) filter, since it no longer is the tuned point.
@@ -53,6 +57,22 @@ def load(preset_id: str, directory: Optional[Path] = None) -> Dict[str, Any]:
     if not isinstance(data["params"], dict) or not data["params"]:
         raise PresetError(f"{path}: 'params' must be a non-empty object (the tuning found no feasible point?)")
     return data
+
+
+def in_sample(tuning: Optional[Dict[str, Any]], index_fingerprint: Optional[str], subset: str) -> bool:
+    """True when a preset tuned as ``tuning`` is scored on the data it was tuned on.
+
+    That is: the same index (equal ``index_fingerprint``, never the dataset name: two indexes named
+    ``synthetic`` built with other settings are different data) and a subset that contains the
+    tuning videos (the tuning subset itself, ``all``, or any subset when it was tuned on ``all``).
+    A preset without a recorded fingerprint cannot be matched and is never flagged.
+    """
+    if not tuning or not tuning.get("index_fingerprint") or not index_fingerprint:
+        return False
+    if str(tuning["index_fingerprint"]) != str(index_fingerprint):
+        return False
+    tuned = tuning.get("subset") or "all"
+    return subset == "all" or tuned == "all" or subset == tuned
 
 
 def from_tuning(result: Dict[str, Any], name: str, command: Optional[str] = None) -> Dict[str, Any]:

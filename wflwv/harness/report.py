@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
+from wflwv.filters.presets import in_sample as preset_in_sample
 from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, metric_meta, score
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
 
@@ -98,10 +99,8 @@ def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
     for subset, pos in groups.items():
         n_sub = len(index.video_ids(None if subset == "all" else subset))
         for info, pv, pf, _, _ in scored:
-            tuning = info.get("preset_tuning") or {}
-            # a preset tuned on this dataset's subset is in-sample there (filters.md §7)
-            same_data = bool(tuning) and tuning.get("dataset") == index.dataset
-            in_sample = same_data and (subset == "all" or tuning.get("subset") in (subset, "all"))
+            # a preset scored on the index (fingerprint) and subset it was tuned on is in-sample
+            in_sample = preset_in_sample(info.get("preset_tuning"), index.fingerprint, subset)
             row = {"subset": subset, "filter": info["id"], "causal": info["causal"],
                    "filter_params": info["params"], "n_videos_subset": n_sub,
                    "complete": bool(len(pos) == n_sub), "filter_preset": info.get("preset"),
