@@ -30,7 +30,8 @@ def test_wildcard_listing():
 
 
 def test_every_kind_is_listed():
-    assert set(REGISTRIES) == {"datasets", "detectors", "filters", "metrics"}
+    assert set(REGISTRIES) == {"datasets", "detectors", "filters", "metrics", "protocols"}
+    assert {"rwr", "qlot"} <= set(REGISTRIES["protocols"].names())
     assert {"wflw-v", "300vw", "ytc", "synthetic"} <= set(REGISTRIES["datasets"].names())
 
 

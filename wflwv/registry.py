@@ -99,12 +99,14 @@ DATASETS = Registry("dataset")
 DETECTORS = Registry("detector")
 FILTERS = Registry("filter")
 METRICS = Registry("metric")
+PROTOCOLS = Registry("protocol")
 
 REGISTRIES: Dict[str, Registry] = {
     "datasets": DATASETS,
     "detectors": DETECTORS,
     "filters": FILTERS,
     "metrics": METRICS,
+    "protocols": PROTOCOLS,
 }
 
 # --------------------------------------------------------------------------------------------
@@ -192,3 +194,14 @@ METRICS.register("nad@4", _M + "NAD_4", "normalised Allan deviation at m=4 (x10^
 METRICS.register("nad@16", _M + "NAD_16", "normalised Allan deviation at m=16 (x10^3)")
 METRICS.register("d1", _M + "D1", "GT-free mean displacement / face size (fraction)")
 METRICS.register("d2", _M + "D2", "GT-free mean second difference / face size (fraction)")
+
+# --------------------------------------------------------------------------------------------
+# Protocols: named evaluation protocols (clip set, boxes, crop, normalisers, metrics).
+# --------------------------------------------------------------------------------------------
+PROTOCOLS.register("rwr", "wflwv.protocols:RWR",
+                   "WFLW-V (RwR): all 1000 videos easy/hard, every frame; dataset boxes; the detector's own crop "
+                   "(LDEQ ldeq_square1.2); NME inter-ocular + face size; NMF")
+PROTOCOLS.register("qlot", "wflwv.protocols:QLOT",
+                   "WFLW-V (QLOT): 150-clip test split (75/75) derived from the official seeds, frames 0-119 "
+                   "(other indexes: every clip's first 120 frames); GT-landmark crop (pad 0.10, Lanczos-4, 224); "
+                   "NME face size; NMF; NAD(1/4/16)")
