@@ -7,7 +7,7 @@ DEMO_DIR  ?= build/demo
 RUNS_DIR  ?= runs/demo
 WFLWV     := $(PYTHON) -m wflwv
 
-.PHONY: install install-dev demo test bench reproduce clean gt-free-validation
+.PHONY: install install-dev demo site test bench reproduce clean gt-free-validation
 
 install:
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_PIN)"
@@ -32,6 +32,14 @@ gt-free-validation: install
 	$(WFLWV) evaluate --model oracle --model noisy --model bimodal --dataset $(DEMO_DIR) \
 	    $(addprefix --filter ,$(GT_FREE_FILTERS)) --out runs/gt-free-validation
 	$(PYTHON) -m wflwv.metrics.lag_validation runs/gt-free-validation
+
+# Static leaderboard site from the demo runs (and real runs under REAL_RUNS when present);
+# run files are copied beside the page so leaderboards/site/ can be published as it is.
+SITE_DIR  ?= leaderboards/site
+REAL_RUNS ?= runs/real
+site:
+	@test -d $(RUNS_DIR) || $(MAKE) demo
+	$(WFLWV) leaderboard $(RUNS_DIR) $(wildcard $(REAL_RUNS)) --out $(SITE_DIR) --copy-runs --no-plots --no-print
 
 test: install-dev
 	$(PYTHON) -m pytest -q

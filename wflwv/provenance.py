@@ -26,7 +26,7 @@ def package_version(dist: str) -> Optional[str]:
 def git_commit() -> Optional[str]:
     """The git commit of the wflwv checkout (suffix ``-dirty`` when modified), or None."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if not os.path.isdir(os.path.join(root, ".git")):
+    if not os.path.exists(os.path.join(root, ".git")):  # a directory, or a file in a git worktree
         return None
     try:
         sha = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,

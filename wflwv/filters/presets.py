@@ -94,3 +94,17 @@ def from_tuning(result: Dict[str, Any], name: str, command: Optional[str] = None
         "tuned_on_tuning_split": keep.get("tuned_on_tuning_split"), "applied": keep.get("applied"),
         "wflwv_version": result["wflwv_version"], "date": _dt.date.today().isoformat(), "command": command,
     }
+
+
+def summaries(directory: Optional[Path] = None) -> List[Dict[str, Any]]:
+    """One line of facts per shipped preset: id, filter, params, detector and what it was tuned on."""
+    out = []
+    for pid in available(directory):
+        p = load(pid, directory)
+        t = p.get("tuning", {})
+        det = p["detector"] + (" (SIMULATED)" if p.get("simulated") else "")
+        params = ",".join(f"{k}={v}" for k, v in sorted(p["params"].items()))
+        out.append({"id": pid, "filter": p["filter"], "params": params, "detector": det,
+                    "tuned_on": f"{t.get('dataset', '?')}:{t.get('subset', '?')}",
+                    "index_fingerprint": str(t.get("index_fingerprint") or "")[:12], "date": p.get("date", "")})
+    return out

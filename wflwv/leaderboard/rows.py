@@ -75,13 +75,21 @@ def short_filter_names(filter_ids: Sequence[str]) -> Dict[str, str]:
     return out
 
 
+def _rel(p) -> str:
+    """``p`` relative to the working directory when it lies below it (shorter, machine-independent)."""
+    try:
+        return str(Path(str(p)).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def equivalent_command(summary: Dict[str, Any], path: Optional[Path]) -> str:
     """The ``wflwv evaluate`` command line recorded in ``summary`` (or an equivalent rebuilt from it)."""
     if summary.get("command"):
         cmd = summary["command"]
         return cmd if isinstance(cmd, str) else shlex.join(map(str, cmd))
     proto, ds = summary.get("protocol", {}), summary.get("dataset", {})
-    args = ["wflwv", "evaluate", "--model", summary["model"]["spec"], "--dataset", str(ds.get("index_path", "?"))]
+    args = ["wflwv", "evaluate", "--model", summary["model"]["spec"], "--dataset", _rel(ds.get("index_path", "?"))]
     for f in summary.get("filters", []):
         args += ["--filter", f.get("preset") or f["id"]]
     if isinstance(proto, dict) and proto.get("box_source") not in (None, "dataset"):
@@ -91,7 +99,7 @@ def equivalent_command(summary: Dict[str, Any], path: Optional[Path]) -> str:
     if ds.get("subset_requested") not in (None, "all"):
         args += ["--subset", str(ds["subset_requested"])]
     if path is not None:
-        args += ["--out", str(path.parent.parent)]
+        args += ["--out", _rel(path.parent.parent)]
     return shlex.join(args)
 
 

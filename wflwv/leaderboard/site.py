@@ -24,6 +24,7 @@ SCHEMA = "wflwv-leaderboard"
 SCHEMA_VERSION = 1
 SITE_DIR = Path(__file__).resolve().parents[1] / "data" / "site"
 RUN_FILES = ("summary.json", "video_metrics.parquet", "frame_errors.parquet")
+COPY_FILES = ("summary.json", "video_metrics.parquet")  # small; enough to check every number shown
 GT_FREE_COLUMNS = ("jitter_d1", "jitter_d2", "lag_frames", "lag_ms", "ref_dist")
 # name -> (label, unit, better, digits); the page shows these when a board has a value in them
 COLUMN_INFO: Dict[str, tuple] = {
@@ -60,7 +61,7 @@ def _links(run: str, out: Path, copy_runs: bool) -> Dict[str, str]:
     if copy_runs:
         dst = out / "runs" / src.name
         dst.mkdir(parents=True, exist_ok=True)
-        for name in RUN_FILES:
+        for name in COPY_FILES:
             if (src / name).is_file():
                 shutil.copyfile(src / name, dst / name)
         src = dst
