@@ -1,0 +1,127 @@
+"""Static site data: boards never mix protocols, new columns appear when present, self-contained HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from harness_factory import make_index, track
+from wflwv.harness.evaluate import EvalConfig, evaluate
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site_runs")
+    tracks = {"easy": [track(40, seed=s, speed=0.2) for s in range(3)]}
+    idx = make_index(root, tracks=tracks, write_videos=False, dataset="wflw-v")
+    out = root / "runs"
+    for model in ("oracle", "noisy:sigma=0.004"):
+        evaluate(EvalConfig(model=model, dataset=str(idx), filters=("none", "ema:alpha=0.6", "ema:alpha=0.3"),
+                            out=str(out), decode="never", progress=False))
+    return out
+
+
+def _newer_run(runs, tmp_path):
+    """A copy of the noisy run whose summary carries the columns newer harness versions add."""
+    src = next(p for p in runs.iterdir() if "noisy" in p.name)
+    dst = tmp_path / "newer" / (src.name + "-rwr")
+    shutil.copytree(src, dst)
+    s = json.loads((dst / "summary.json").read_text())
+    s["model"]["weights_verified"] = True
+    for i, r in enumerate(s["results"]):
+        r.update(protocol="rwr", nad_1=1.5 + i, jitter_d1=3.0 - i, jitter_d2=1.0, lag_ms=10.0 * i, ref_dist=0.1,
+                 gt_free=False, n_tracks=1)
+    (dst / "summary.json").write_text(json.dumps(s))
+    return dst.parent
+
+
+def test_boards_split_protocols_and_show_new_columns(runs, tmp_path):
+    from wflwv.leaderboard import BOARD_KEY, build, write
+
+    df = build([str(runs), str(_newer_run(runs, tmp_path))])
+    files = write(df, tmp_path / "lb", plots=False)
+    data = json.loads((tmp_path / "lb" / "leaderboard.json").read_text())
+    assert {"index.html", "leaderboard.json", "paired.csv"} <= {p.name for p in files}
+    rows = {r["row_id"]: r for r in data["rows"]}
+    for b in data["boards"]:  # one value per key column on every board
+        members = [r for r in data["rows"] if r["board"] == b["id"]]
+        assert members
+        for col in BOARD_KEY:
+            vals = {r[col] if r[col] not in (None, "") else None for r in members}
+            assert len(vals) == 1, (b["title"], col, vals)
+    measured = [b for b in data["boards"] if b["key"]["box_source"] == "dataset"]
+    assert sorted(b["key"]["protocol"] for b in measured) == ["index", "rwr"]
+    old, new = sorted(measured, key=lambda b: b["key"]["protocol"])
+    assert "nad_1" not in old["columns"] and old["gt_free_columns"] == [] and old["plots"]["gtfree"] is None
+    assert {"nad_1", "weights_verified"} <= set(new["columns"])
+    assert new["gt_free_columns"] == ["jitter_d1", "jitter_d2", "lag_frames", "lag_ms", "ref_dist"]
+    assert new["plots"]["gtfree"].startswith("<svg") and "jitter" in new["plots"]["gtfree"]
+    old_row = next(r for r in data["rows"] if r["board"] == old["id"])
+    assert old_row["nad_1"] is None and old_row["weights_verified"] is None and old_row["protocol"] == "index"
+    # published rows (box source not stated) sit on their own boards, with citation and flags
+    pub = [r for r in data["rows"] if r["source"] != "wflwv"]
+    assert pub and all(r["citation"] and r["box_source"] is None for r in pub)
+    assert all(rows[r["row_id"]]["board"] not in {b["id"] for b in measured} for r in pub)
+    derived = next(r for r in pub if r["source"] == "derived")
+    assert derived["second_hand"] is False and "abstract" in derived["citation"]
+    # short filter names: two ema rows of one run stay distinct; full parameters in the provenance
+    names = {r["filter"] for r in data["rows"] if r["source"] == "wflwv"}
+    assert names == {"none", "ema:alpha=0.6", "ema:alpha=0.3"}
+    r = next(r for r in data["rows"] if r["filter"] == "ema:alpha=0.3" and r["board"] == old["id"])
+    assert json.loads(r["filter_params"])["alpha"] == 0.3 and r["command"].startswith("wflwv evaluate --model")
+    assert r["index_fingerprint"] and r["links"]["summary.json"].endswith("summary.json")
+    assert not r["links"]["summary.json"].startswith("/")
+    assert np.isfinite(r["dnmf_vs_unfiltered"]) and r["dnmf_vs_unfiltered_lo"] <= r["dnmf_vs_unfiltered_hi"]
+    assert data["paired_method"]["seed"] == 0 and data["paired"]
+
+
+def test_page_is_self_contained_and_embeds_the_same_data(runs, tmp_path):
+    from wflwv.leaderboard import build, write
+
+    write(build([str(runs)], reference=False), tmp_path, plots=False, copy_runs=True)
+    html = (tmp_path / "index.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # no CDN, no network
+    assert "<script src" not in html and "<link rel=\"stylesheet\"" not in html
+    blob = re.search(r'<script type="application/json" id="lb-data">(.*?)</script>', html, re.S).group(1)
+    embedded = json.loads(blob.replace("<\\/", "</"))
+    on_disk = json.loads((tmp_path / "leaderboard.json").read_text())
+    assert embedded["rows"] == on_disk["rows"] and embedded["schema_version"] == 1
+    # --copy-runs: the linked files sit beside the page
+    for r in on_disk["rows"]:
+        for rel in r["links"].values():
+            assert (tmp_path / rel).is_file()
+
+
+def test_derived_and_in_sample_points_are_drawn_differently():
+    import pandas as pd
+
+    from wflwv.plots import _row_style
+
+    base = {"source": "wflwv", "filter_id": "ema@x", "causal": True, "tuned_on_eval_split": False}
+    filled = _row_style(pd.Series(base), "C0")
+    hollow = _row_style(pd.Series(dict(base, tuned_on_eval_split=True)), "C0")
+    derived = _row_style(pd.Series(dict(base, source="derived")), "C0")
+    assert filled.get("color") == "C0" and hollow["facecolors"] == "none" and derived["facecolors"] == "none"
+    assert derived["marker"] != hollow["marker"]
+
+
+def test_labels_do_not_overlap():
+    from wflwv.plots import _overlap, _plt, place_labels
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    pts = [(1.0, 1.0), (1.01, 1.0), (1.0, 1.01), (1.02, 1.02), (2.0, 2.0)]
+    ax.scatter(*zip(*pts))
+    ax.set_xlim(0.9, 2.1)
+    ax.set_ylim(0.9, 2.1)
+    fig.canvas.draw()
+    anns = place_labels(ax, pts, [str(i + 1) for i in range(len(pts))], ["k"] * len(pts))
+    r = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(r) for a in anns]
+    boxes = [(b.x0, b.y0, b.x1, b.y1) for b in boxes]
+    assert all(_overlap(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)
