@@ -25,24 +25,35 @@ def runs(tmp_path_factory):
     return out
 
 
-def _newer_run(runs, tmp_path):
-    """A copy of the noisy run whose summary carries the columns newer harness versions add."""
-    src = next(p for p in runs.iterdir() if "noisy" in p.name)
-    dst = tmp_path / "newer" / (src.name + "-rwr")
+def _copy_run(runs, tmp_path, model, tag, edit):
+    """A copy of a run whose summary result rows are changed by ``edit(summary, row, i)``."""
+    src = next(p for p in runs.iterdir() if model in p.name)
+    dst = tmp_path / tag / (src.name + "-" + tag)
     shutil.copytree(src, dst)
     s = json.loads((dst / "summary.json").read_text())
-    s["model"]["weights_verified"] = True
     for i, r in enumerate(s["results"]):
-        r.update(protocol="rwr", nad_1=1.5 + i, jitter_d1=3.0 - i, jitter_d2=1.0, lag_ms=10.0 * i, ref_dist=0.1,
-                 gt_free=False, n_tracks=1)
+        edit(s, r, i)
     (dst / "summary.json").write_text(json.dumps(s))
     return dst.parent
+
+
+def _older(s, r, i):
+    """As written before the GT-free, NAD and verification columns existed."""
+    for k in ("lag_ms", "jitter_d1", "jitter_d2", "ref_dist", "lag_ref_frames", "lag_censored", "gt_free",
+              "protocol", "nad_1", "weights_verified"):
+        r.pop(k, None)
+
+
+def _newer(s, r, i):
+    s["model"]["weights_verified"] = True
+    r.update(protocol="rwr", nad_1=1.5 + i, n_tracks=1)
 
 
 def test_boards_split_protocols_and_show_new_columns(runs, tmp_path):
     from wflwv.leaderboard import BOARD_KEY, build, write
 
-    df = build([str(runs), str(_newer_run(runs, tmp_path))])
+    df = build([str(_copy_run(runs, tmp_path, m, "old", _older)) for m in ("oracle", "noisy")]
+               + [str(_copy_run(runs, tmp_path, "noisy", "rwr", _newer))])
     files = write(df, tmp_path / "lb", plots=False)
     data = json.loads((tmp_path / "lb" / "leaderboard.json").read_text())
     assert {"index.html", "leaderboard.json", "paired.csv"} <= {p.name for p in files}
@@ -58,8 +69,12 @@ def test_boards_split_protocols_and_show_new_columns(runs, tmp_path):
     old, new = sorted(measured, key=lambda b: b["key"]["protocol"])
     assert "nad_1" not in old["columns"] and old["gt_free_columns"] == [] and old["plots"]["gtfree"] is None
     assert {"nad_1", "weights_verified"} <= set(new["columns"])
-    assert new["gt_free_columns"] == ["jitter_d1", "jitter_d2", "lag_frames", "lag_ms", "ref_dist"]
+    assert new["gt_free_columns"] == ["pareto_rank", "jitter_d2", "jitter_d1", "lag_frames", "lag_ms", "ref_dist"]
     assert new["plots"]["gtfree"].startswith("<svg") and "jitter" in new["plots"]["gtfree"]
+    free = sorted((r for r in data["rows"] if r["board"] == new["id"]), key=lambda r: r["gt_free_order"])
+    assert free[0]["pareto_rank"] == 0 and [r["pareto_rank"] for r in free] == sorted(r["pareto_rank"] for r in free)
+    none = next(r for r in free if r["filter"] == "none")
+    assert none["lag_frames"] == 0 and none["pareto_rank"] == 0  # jitter alone never ranks above it
     old_row = next(r for r in data["rows"] if r["board"] == old["id"])
     assert old_row["nad_1"] is None and old_row["weights_verified"] is None and old_row["protocol"] == "index"
     # published rows (box source not stated) sit on their own boards, with citation and flags

@@ -5,7 +5,7 @@
   In-sample rows (a preset tuned on the evaluated split) are hollow; ``derived`` reference rows are
   grey hollow diamonds (not measurements).
 * CED of per-frame NME io: x in % (as in the tables), y in % of frames.
-* GT-free: jitter (D1) vs lag, arrows unfiltered → filtered; never a ranking by jitter alone.
+* GT-free: jitter (D2) vs lag, arrows unfiltered → filtered; never a ranking by jitter alone.
 """
 
 from __future__ import annotations
@@ -180,12 +180,14 @@ def scatter_figure(g, title: str):
 
 
 def gtfree_figure(g, title: str):
-    """GT-free jitter (D1) vs lag (ms, else frames) of one board; ``(fig or None, {row_id: number})``."""
-    if "jitter_d1" not in g:
+    """GT-free jitter (D2, %) vs lag (frames) of one board; ``(fig or None, {row_id: number})``.
+
+    Same axes as the GT-free Pareto section (``docs/gt_free_protocol.md``): a filter that lowers
+    jitter by lagging moves right, not just down.
+    """
+    if "jitter_d2" not in g or "lag_frames" not in g:
         return None, {}
-    use_ms = "lag_ms" in g and any(_finite(v) for v in g["lag_ms"])
-    lag = "lag_ms" if use_ms else "lag_frames"
-    return _arrow_plot(g, lag, "jitter_d1", f"lag ({'ms' if use_ms else 'frames'})  ↓", "jitter D1  ↓",
+    return _arrow_plot(g, "lag_frames", "jitter_d2", "lag (frames)  ↓", "jitter D2 (%)  ↓",
                        f"GT-free: jitter vs lag (a lagging filter is not steadier)\n{title}")
 
 

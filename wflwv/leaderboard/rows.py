@@ -53,7 +53,12 @@ def find_summaries(paths: Iterable[str]) -> List[Path]:
             found.extend(sorted(p.rglob("summary.json")))
         else:
             raise LeaderboardError(f"{p} does not exist; pass RUNS_DIR(s) written by `wflwv evaluate`")
-    return found
+    seen, unique = set(), []
+    for p in found:  # a run reached through two arguments counts once
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
+    return unique
 
 
 def short_filter_names(filter_ids: Sequence[str]) -> Dict[str, str]:

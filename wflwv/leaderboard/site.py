@@ -25,7 +25,7 @@ SCHEMA_VERSION = 1
 SITE_DIR = Path(__file__).resolve().parents[1] / "data" / "site"
 RUN_FILES = ("summary.json", "video_metrics.parquet", "frame_errors.parquet")
 COPY_FILES = ("summary.json", "video_metrics.parquet")  # small; enough to check every number shown
-GT_FREE_COLUMNS = ("jitter_d1", "jitter_d2", "lag_frames", "lag_ms", "ref_dist")
+GT_FREE_COLUMNS = ("pareto_rank", "jitter_d2", "jitter_d1", "lag_frames", "lag_ms", "ref_dist")
 # name -> (label, unit, better, digits); the page shows these when a board has a value in them
 COLUMN_INFO: Dict[str, tuple] = {
     "plot_no": ("#", "", None, 0), "model": ("model", "", None, None), "filter": ("filter", "", None, None),
@@ -35,8 +35,8 @@ COLUMN_INFO: Dict[str, tuple] = {
     "dnme_io_vs_unfiltered": ("ΔNME io vs unfiltered", "%", "lower", 3),
     "fr_010": ("FR@0.10", "%", "lower", 2), "auc_010": ("AUC@0.10", "", "higher", 4),
     "lag_frames": ("lag", "frames", "lower", 1), "lag_ms": ("lag", "ms", "lower", 1),
-    "jitter_d1": ("jitter D1", "", "lower", 3), "jitter_d2": ("jitter D2", "", "lower", 3),
-    "ref_dist": ("dist. to zero-lag ref.", "", "lower", 3),
+    "jitter_d1": ("jitter D1", "%", None, 3), "jitter_d2": ("jitter D2", "%", None, 3),
+    "ref_dist": ("dist. to zero-lag ref.", "%", "lower", 3), "pareto_rank": ("Pareto rank", "0 = front", None, 0),
     "nad_1": ("NAD@1", "×10⁻³", "lower", 2), "nad_4": ("NAD@4", "×10⁻³", "lower", 2),
     "nad_16": ("NAD@16", "×10⁻³", "lower", 2), "coverage": ("coverage", "", "higher", 3),
     "n_tracks": ("tracks", "", None, 0), "n_failed_videos": ("failed videos", "", "lower", 0),
@@ -72,6 +72,22 @@ def _section(r) -> str:
     return "online" if bool(r["causal"]) else "offline"
 
 
+def _is_true(v) -> bool:
+    return str(v).strip().lower() in ("true", "1", "yes")
+
+
+def _gt_free_order(g) -> Dict[str, tuple]:
+    """``{row_id: (position, pareto_rank)}`` of a board's rows with GT-free metrics, in the order
+    of :func:`wflwv.metrics.lag_board.with_pareto` (front first, then distance to the reference)."""
+    from wflwv.metrics.lag_board import with_pareto
+
+    have = g[g["jitter_d2"].notna() & g["lag_frames"].notna()] if "jitter_d2" in g else g.iloc[:0]
+    if have.empty:
+        return {}
+    ordered = with_pareto(have)
+    return {rid: (i, int(rank)) for i, (rid, rank) in enumerate(zip(ordered["row_id"], ordered["pareto_rank"]))}
+
+
 def site_data(df, paired, out: Path, copy_runs: bool = False, png: bool = False) -> Dict[str, Any]:
     """The ``leaderboard.json`` document (boards with inline SVG plots, rows, paired comparisons)."""
     from wflwv import __version__
@@ -92,13 +108,17 @@ def site_data(df, paired, out: Path, copy_runs: bool = False, png: bool = False)
         gt_numbers = plots.pop("gtfree_numbers")
         shown = [c for c in TABLE_COLUMNS if c in ("plot_no", "model", "filter", "source")
                  or (c in g and g[c].notna().any())]
-        gt_free = [c for c in GT_FREE_COLUMNS if c in g and g[c].notna().any()]
+        order = _gt_free_order(g)
+        gt_free = [c for c in GT_FREE_COLUMNS if c == "pareto_rank" or (c in g and g[c].notna().any())]
+        only_free = bool(len(g)) and "gt_free" in g and all(_is_true(v) for v in g["gt_free"])
         boards.append({"id": bid, "key": dict(zip(BOARD_KEY, key)), "title": title, "columns": shown,
-                       "gt_free_columns": gt_free if "jitter_d1" in gt_free else [],
+                       "gt_free_only": only_free, "gt_free_columns": gt_free if order else [],
                        "plots": plots, "gt_free_numbers": gt_numbers})
         for _, r in g.iterrows():
             row = {k: _clean(v) for k, v in r.items()}
-            row.update(board=bid, section=_section(r), plot_no=numbers.get(r["row_id"]))
+            pos, rank = order.get(r["row_id"], (None, None))
+            row.update(board=bid, section=_section(r), plot_no=numbers.get(r["row_id"]), gt_free_order=pos,
+                       pareto_rank=rank)
             if r["source"] == "wflwv":
                 run = str(r["run"])
                 if run not in links_cache:

@@ -17,7 +17,7 @@
   function fmt(v, digits) {
     if (v === null || v === undefined || v === "") return "";
     if (typeof v === "boolean") return v ? "yes" : "no";
-    if (isNum(v) && digits !== null && digits !== undefined) return v.toFixed(digits);
+    if (isNum(v) && digits !== null && digits !== undefined) return v.toFixed(digits).replace(/^-(0\.?0*)$/, "$1");
     return String(v);
   }
 
@@ -169,13 +169,19 @@
   }
   function gtFreeTable(b, rows) {
     const cols = b.gt_free_columns;
-    if (!cols.length) return "<h3>GT-free: jitter vs lag</h3><p class=\"empty\">no GT-free stability metrics in these runs.</p>";
-    let h = "<h3>GT-free: jitter vs lag</h3><p class=\"note\">Jitter is shown next to lag and never ranked alone: a filter that lags looks steadier.</p>" +
+    const head = "<h3>GT-free: jitter vs lag</h3>";
+    if (!cols.length) return head + "<p class=\"empty\">no GT-free stability metrics in these runs.</p>";
+    const list = rows.filter(function (r) { return r.gt_free_order !== null && r.gt_free_order !== undefined; });
+    list.sort(function (a, c) { return a.gt_free_order - c.gt_free_order; });
+    let h = head + "<p class=\"note\">Rows follow the Pareto front of jitter (D2) against lag, then the distance to " +
+      "the zero-lag reference of the raw detections; jitter alone never ranks a filter (a filter that lags looks steadier).</p>" +
       "<table class=\"gtfree\" data-board=\"" + esc(b.id) + "\"><thead><tr><th class=\"text\">model</th><th class=\"text\">filter</th>";
     cols.forEach(function (c) { h += "<th>" + headLabel(c) + "</th>"; });
     h += "</tr></thead><tbody>";
-    rows.forEach(function (r) {
-      h += "<tr>" + cell(r, "model") + cell(r, "filter") + cols.map(function (c) { return cell(r, c); }).join("") + "</tr>";
+    list.forEach(function (r) {
+      h += "<tr>" + cell(r, "model") + cell(r, "filter") + cols.map(function (c) {
+        return c === "pareto_rank" ? "<td>" + (r.pareto_rank === 0 ? "front" : (r.pareto_rank > 0 ? r.pareto_rank : "–")) + "</td>" : cell(r, c);
+      }).join("") + "</tr>";
     });
     return h + "</tbody></table>" + (b.plots.gtfree ? "<div class=\"plots\"><figure>" + b.plots.gtfree + "</figure></div>" : "");
   }
@@ -190,12 +196,14 @@
       Object.keys(b.key).forEach(function (k) { html += "<span>" + esc(k) + ": <b>" + esc(b.key[k]) + "</b></span>"; });
       html += "</div>";
       [["online", "online: unfiltered and causal filters"], ["offline", "offline smoothers"]].forEach(function (s) {
+        if (b.gt_free_only) return;  // no ground truth: only the GT-free section means anything
         const rows = all.filter(function (r) { return r.section === s[0]; });
         if (!rows.length) return;
         rows.sort(cmp);
         n += rows.length;
         html += "<h3>" + s[1] + "</h3>" + table(b, s[0], rows);
       });
+      if (b.gt_free_only) n += all.length;
       html += pairedTable(b);
       html += "<div class=\"plots\">" + (b.plots.scatter ? "<figure>" + b.plots.scatter + "</figure>" : "") +
         (b.plots.ced ? "<figure>" + b.plots.ced + "</figure>" : "") + "</div>";
