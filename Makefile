@@ -36,7 +36,7 @@ gt-free-validation: install
 # Static leaderboard site from the demo runs (and real runs under REAL_RUNS when present);
 # run files are copied beside the page so leaderboards/site/ can be published as it is.
 SITE_DIR  ?= leaderboards/site
-REAL_RUNS ?= runs/real
+REAL_RUNS ?= runs/reproduce
 site:
 	@test -d $(RUNS_DIR) || $(MAKE) demo
 	$(WFLWV) leaderboard $(RUNS_DIR) $(wildcard $(REAL_RUNS)) --out $(SITE_DIR) --copy-runs --no-plots --no-print
