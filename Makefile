@@ -27,11 +27,21 @@ demo: install
 # docs/gt_free_protocol.md §5: GT-free ordering of filters against the GT on the demo index
 GT_FREE_FILTERS := none one-euro@noisy kalman@noisy kalman-rts@noisy ema@noisy savgol@noisy \
     savgol@noisy-causal one-euro kalman ema:alpha=0.3
+# semi-synthetic clips from annotated real stills (local research data, never committed) and dlib68
+SEMI_STILLS ?= ../shared/realdata/images_annotated/helen_300w_dxy
+SEMI_FILTERS := none one-euro kalman ema:alpha=0.5 ema:alpha=0.3 one-euro:min_cutoff=3,beta=1 kalman-rts \
+    savgol savgol:causal=true
 gt-free-validation: install
 	$(WFLWV) build synthetic --preset demo --out $(DEMO_DIR)
 	$(WFLWV) evaluate --model oracle --model noisy --model bimodal --dataset $(DEMO_DIR) \
 	    $(addprefix --filter ,$(GT_FREE_FILTERS)) --out runs/gt-free-validation
 	$(PYTHON) -m wflwv.metrics.lag_validation runs/gt-free-validation
+	@if [ -d "$(SEMI_STILLS)" ]; then \
+	  $(WFLWV) build synthetic --from-images $(SEMI_STILLS) --videos 8 --frames 60 --seed 0 --out build/semi && \
+	  $(WFLWV) evaluate --model dlib68 --dataset build/semi $(addprefix --filter ,$(SEMI_FILTERS)) \
+	      --out runs/gt-free-validation-semi && \
+	  $(PYTHON) -m wflwv.metrics.lag_validation runs/gt-free-validation-semi; \
+	else echo "skipping the semi-synthetic check: $(SEMI_STILLS) (annotated stills) not found"; fi
 
 # Static leaderboard site from the demo runs (and real runs under REAL_RUNS when present);
 # run files are copied beside the page so leaderboards/site/ can be published as it is.
