@@ -65,7 +65,8 @@ def quiet_progress_env() -> None:
 class Target:
     """A pass condition on one number: ``op`` in ``>= > <= < ~`` and a ``bound``.
 
-    ``~`` means "about": ``|value - bound| <= tol`` (``tol`` defaults to 10 % of ``bound``).
+    ``~`` means "about": ``|value - bound| <= tol`` (``tol`` defaults to 10 % of ``bound``);
+    ``holds`` (see :meth:`holds`) is a yes/no check met by a true value (e.g. "outputs identical").
     """
 
     op: str
@@ -74,13 +75,20 @@ class Target:
     unit: str = ""
 
     def __post_init__(self) -> None:
-        if self.op not in (">=", ">", "<=", "<", "~"):
-            raise ValueError(f"target op must be one of >= > <= < ~, got {self.op!r}")
+        if self.op not in (">=", ">", "<=", "<", "~", "holds"):
+            raise ValueError(f"target op must be one of >= > <= < ~ holds, got {self.op!r}")
+
+    @classmethod
+    def holds(cls) -> "Target":
+        """A yes/no target: met when the row's value is true."""
+        return cls("holds", 1.0)
 
     def met(self, value: Optional[float]) -> Optional[bool]:
         """Whether ``value`` meets the target (None when the value is missing or NaN)."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
+        if self.op == "holds":
+            return bool(value)
         if self.op == "~":
             tol = abs(self.bound) * 0.1 if self.tol is None else self.tol
             return abs(value - self.bound) <= tol
@@ -88,6 +96,8 @@ class Target:
                 "<=": value <= self.bound, "<": value < self.bound}[self.op]
 
     def __str__(self) -> str:
+        if self.op == "holds":
+            return "must hold"
         tol = "" if self.op != "~" else f" ±{abs(self.bound) * 0.1 if self.tol is None else self.tol:g}"
         return f"{self.op} {self.bound:g}{tol}{self.unit}"
 
@@ -148,7 +158,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, Timing):
         return v.cell()
     if isinstance(v, bool) or v is None:
-        return "" if v is None else str(v)
+        return "" if v is None else ("yes" if v else "NO")
     if isinstance(v, float):
         if math.isnan(v):
             return "nan"

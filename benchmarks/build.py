@@ -23,6 +23,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from benchtable import Report, Target, Timing, progress  # noqa: E402,F401
 from wflwv.datasets.splits import VW300_CATEGORY_OF  # noqa: E402
 from wflwv.io.pts import read_pts_many  # noqa: E402
 
@@ -64,7 +67,6 @@ def synthetic_demo(preset: str = "demo") -> None:
     argv = sys.argv
     sys.argv = [build_synthetic.__file__, "--preset", preset]
     try:
-        print(f"\n== synthetic --preset {preset} build (benchmarks/build_synthetic.py) ==")
         build_synthetic.main()
     finally:
         sys.argv = argv
@@ -108,13 +110,17 @@ def vw300_sized(frames: int) -> None:
         t0 = time.perf_counter()
         idx = Vw300Builder(tmp / "rel", verify_decode="none", progress=False).build(tmp / "index")
         t_build = time.perf_counter() - t0
-        print(f"\n{'step':<44} {'seconds':>9} {'us/file':>9} {'ratio':>8}")
-        print(f"{'np.loadtxt per file (baseline)':<44} {t_lt:9.2f} {t_lt / n * 1e6:9.1f} {'x1.00':>8}")
-        print(f"{'wflwv read_pts_many':<44} {t_ours:9.2f} {t_ours / n * 1e6:9.1f} {'x%.2f' % (t_lt / t_ours):>8}")
-        print(f"{'full build, 114 videos, --verify-decode none':<44} {t_build:9.2f} "
-              f"{t_build / n * 1e6:9.1f} {'':>8}")
-        print(f"\nparsed values identical to np.loadtxt: {same}; index: {idx.info['n_videos']} videos, "
-              f"{idx.info['n_frames']} frames; target: ratio >= 10, build < 60 s")
+        rep = Report("build", "300-VW-sized .pts parsing and index build",
+                     params={"pts_files": n, "videos": idx.info["n_videos"], "frames": idx.info["n_frames"]})
+        tab = rep.table(["step", "time", "us/file", "ratio vs loadtxt"], baseline="np.loadtxt per file")
+        tab.row(["np.loadtxt per file (baseline)", Timing([t_lt]), t_lt / n * 1e6, 1.0])
+        tab.row(["wflwv read_pts_many", Timing([t_ours]), t_ours / n * 1e6, t_lt / t_ours],
+                target=Target(">=", 10), value=t_lt / t_ours)
+        tab.row(["full build, 114 videos, --verify-decode none", Timing([t_build]), t_build / n * 1e6, None],
+                target=Target("<", 60, unit=" s"), value=t_build)
+        tab.row(["parsed values identical to np.loadtxt", None, None, same], target=Target.holds(), value=same)
+        rep.legend("ratio vs loadtxt", "time of np.loadtxt over time of the row (higher is faster)")
+        rep.finish()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -2,21 +2,28 @@
 
 For each detector and batch size (default 1 and 64) it times ``predict_frames`` on synthetic RGB
 frames (crop + normalise + forward + decode + map back) and, in the same run, the per-frame loop
-at batch 1 over the same frames; it prints frames/s and the ratio batched / per-frame.
+at batch 1 over the same frames (warmed up first; baseline and batches interleaved, best of
+``--repeat``); it prints time per frame, frames/s and the ratio batched / per-frame. The batch-1
+row repeats the baseline's work, so its ratio must be ≈ 1: it is the table's sanity check.
 
 Weights are random (seeded) and the meanface synthetic: speed does not depend on the values.
 Usage: ``python benchmarks/detectors.py [--device cpu|cuda] [--frames 64] [--loop-frames 8]
-[--detectors pipnet_r18,sbr] [--threads N]``.
+[--detectors pipnet_r18,sbr] [--threads N] [--repeat 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchtable import Report, Target, Timing, progress  # noqa: E402
 
 
 def build(name: str, device: str):
@@ -52,29 +59,24 @@ def frames_and_boxes(n: int, seed: int = 0):
     return frames, boxes
 
 
-def timed(det, frames, boxes, batch: int, device: str, progress: bool) -> float:
-    """Frames/s of ``predict_frames`` over ``frames`` in batches of ``batch``."""
-    det.predict_frames(frames[:1], boxes[:1])  # warm-up
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for i in tqdm(range(0, len(frames), batch), disable=not progress, leave=False, desc=f"b{batch}"):
+def run(det, frames, boxes, batch: int, device: str) -> None:
+    """``predict_frames`` over ``frames`` in batches of ``batch`` (synchronised on CUDA)."""
+    for i in progress(range(0, len(frames), batch), desc=f"b{batch}"):
         det.predict_frames(frames[i:i + batch], boxes[i:i + batch])
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    return len(frames) / (time.perf_counter() - t0)
 
 
 def main() -> None:
-    """Parse arguments, run the timings, print the table."""
+    """Parse arguments, run the timings, print the table, write its JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--frames", type=int, default=64, help="frames per batched measurement")
-    ap.add_argument("--loop-frames", type=int, default=8, help="frames for the per-frame baseline")
+    ap.add_argument("--loop-frames", type=int, default=8, help="frames for the per-frame baseline and batch 1")
     ap.add_argument("--batches", default="1,64")
     ap.add_argument("--detectors", default="pipnet_r18,pipnet_r50,pipnet_r101,sbr")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave default)")
-    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--repeat", type=int, default=2, help="best of N (baseline and batches interleaved)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -83,18 +85,51 @@ def main() -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
     batches = [int(b) for b in a.batches.split(",")]
     frames, boxes = frames_and_boxes(max(a.frames, a.loop_frames))
-    print(f"device={a.device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"frames={a.frames} loop_frames={a.loop_frames}")
-    print(f"{'detector':<12} {'batch':>5} {'frames/s':>10} {'per-frame fps':>14} {'ratio':>7}")
+    rep = Report("detectors", "PIP-Net / SBR throughput through predict_frames, batched vs per frame",
+                 params={"device": a.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                         "frames": a.frames, "loop_frames": a.loop_frames, "repeat": a.repeat})
+    tab = rep.table(["detector", "batch", "time / frame", "frames/s", "ratio vs per-frame"],
+                    baseline="per-frame loop at batch 1, same run")
     with torch.inference_mode():
         for name in a.detectors.split(","):
-            det = build(name.strip(), a.device)
-            base = timed(det, frames[:a.loop_frames], boxes[:a.loop_frames], 1, a.device,
-                         not a.no_progress)
+            name = name.strip()
+            det = build(name, a.device)
+            for b in sorted(set(batches + [1])):          # warm-up: allocations, kernel selection
+                det.predict_frames(frames[:b], boxes[:b])
+                det.predict_frames(frames[:b], boxes[:b])
+            lf = a.loop_frames
+            times = {"loop": []}
+            times.update({b: [] for b in batches})
+            for _ in range(a.repeat):                     # interleaved, so load hits every row alike
+                t0 = time.perf_counter()
+                for i in range(lf):                       # the per-frame baseline: one call per frame
+                    det.predict_frames(frames[i:i + 1], boxes[i:i + 1])
+                if a.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                times["loop"].append((time.perf_counter() - t0) / lf)
+                for b in batches:
+                    n = lf if b == 1 else a.frames
+                    t0 = time.perf_counter()
+                    run(det, frames[:n], boxes[:n], b, a.device)
+                    times[b].append((time.perf_counter() - t0) / n)
+            base = Timing(times["loop"])
+            tab.row([name, "per-frame", _ms(base), 1 / base.best, 1.0])
             for b in batches:
-                n = a.loop_frames if b == 1 else a.frames
-                fps = timed(det, frames[:n], boxes[:n], b, a.device, not a.no_progress)
-                print(f"{name:<12} {b:>5} {fps:>10.2f} {base:>14.2f} {fps / base:>7.2f}", flush=True)
+                t = Timing(times[b])
+                ratio = base.best / t.best
+                tgt = Target("~", 1.0, tol=0.25) if b == 1 else None
+                tab.row([name, b, _ms(t), 1 / t.best, ratio], target=tgt,
+                        note="sanity: same work as the baseline" if b == 1 else "")
+            del det
+    rep.legend("per-frame", "one predict_frames call per frame (the baseline of the ratio column)")
+    rep.legend("~ 1 ±0.25", "batch 1 does exactly the baseline's work: a ratio far from 1 means the timings "
+                            "were disturbed (load, warm-up), not that batching helped")
+    rep.note("Times are per frame, best of the repeats (± = spread). Weights are random: speed only.")
+    rep.finish()
+
+
+def _ms(t: Timing) -> str:
+    return f"{t.best * 1e3:.1f} ms" + (f" ±{100 * t.spread:.0f}%" if len(t.times) > 1 else "")
 
 
 if __name__ == "__main__":

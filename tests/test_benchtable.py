@@ -33,6 +33,7 @@ def test_timing_best_and_spread():
     assert t.best == 1.0 and t.median == 1.5 and t.spread == pytest.approx(1.0)
     assert t.rate(10) == 10.0
     assert t.cell() == "1.000 s ±100%"
+    assert bt.Target.holds().met(True) and not bt.Target.holds().met(False)
     calls = []
     tm = bt.best_of(lambda: calls.append(1) or len(calls), repeat=3, warmup=1)
     assert len(calls) == 4 and len(tm.times) == 3
