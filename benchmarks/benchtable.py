@@ -52,7 +52,8 @@ def progress(iterable: Optional[Iterable] = None, **kw: Any):
     from tqdm import tqdm
 
     kw.setdefault("leave", False)
-    return tqdm(iterable, disable=not is_tty() or kw.pop("disable", False), **kw)
+    off = bool(kw.pop("disable", False)) or not is_tty()
+    return tqdm(iterable, disable=off, **kw)
 
 
 def quiet_progress_env() -> None:

@@ -63,7 +63,7 @@ def test_report_prints_status_legend_and_writes_json(tmp_path, capsys):
 
 def test_progress_is_silent_without_a_terminal():
     assert not bt.is_tty()   # pytest captures output
-    assert bt.progress(range(3)).disable
+    assert bt.progress(range(3)).disable and bt.progress(total=3, disable=False).disable
 
 
 def test_summary_flags_a_benchmark_without_json(tmp_path):
