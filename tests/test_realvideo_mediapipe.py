@@ -50,9 +50,9 @@ def mp():
 
 
 def test_static_mode_on_real_images(mp, shared):
-    from wflwv.facebox.tracker import box_from_landmarks, iou
+    from wflwv.boxes.tracker import box_from_landmarks, iou
     from wflwv.metrics.image import image_nme
-    from wflwv.realvideo.annotated import load_realdata_68, read_rgb
+    from wflwv.testing.annotated import load_realdata_68, read_rgb
 
     det = mp468.create("mediapipe468.static")
     assert det.cfg.options["approx_map"] is True and det.cfg.options["map"] == "mp468_to_ibug68@1"

@@ -118,6 +118,8 @@ DATASETS.register("300vw", "wflwv.datasets.vw300:Vw300Builder",
                   "300-VW: 114 videos, 68 points, train/A/B/C (Shen et al., ICCVW 2015)")
 DATASETS.register("ytc", "wflwv.datasets.ytc:YtcBuilder",
                   "YouTube Celebrities: 1910 clips of 47 people, unlabelled (Kim et al., CVPR 2008)")
+DATASETS.register("clips", "wflwv.datasets.clips:ClipsBuilder",
+                  "any folder of video clips (recursive, every container OpenCV reads), unlabelled")
 DATASETS.register("synthetic", "wflwv.datasets.synthetic:SyntheticBuilder",
                   "procedural / semi-synthetic annotated face video (the embedded default)")
 

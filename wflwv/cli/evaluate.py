@@ -18,7 +18,12 @@ import click
               show_default=True, help="inference precision (part of the cache key); reduced-precision "
                                       "modes are offered only once validated against fp32 NME/NMF")
 @click.option("--out", default="runs", show_default=True, help="RUNS_DIR collecting run sub-directories")
-@click.option("--boxes", default="dataset", show_default=True, help="box source: dataset | gt | detector:<name>")
+@click.option("--boxes", default=None,
+              help="box source: dataset | gt | detector:hog[:every=K,roi=R,cut=C]; default: the index's boxes "
+                   "when it has them, else detector:hog (face detector every 10 frames + tracker)")
+@click.option("--metric", "metrics", multiple=True,
+              help="metric to require (repeatable): nme, nmf, fr, auc, lag (need GT), jitter, coverage, tracks; "
+                   "default: every metric the index allows. Checked before any detection.")
 @click.option("--limit", default=None, help="smoke-test knob: first N videos, or a fraction such as 0.1")
 @click.option("--batch-size", default=16, show_default=True, type=int, help="videos per detector batch")
 @click.option("--jobs", default=None, type=int,
@@ -38,8 +43,8 @@ import click
               help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
-def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit, batch_size, jobs, executor_name,
-             ray_address, gpus_per_worker, decode, backend, exclude_unreliable, seed, progress) -> None:
+def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, metrics, limit, batch_size, jobs,
+             executor_name, ray_address, gpus_per_worker, decode, backend, exclude_unreliable, seed, progress) -> None:
     """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
 
     Each model gets its own run directory under --out, named by its cache key. A rerun of the same
@@ -79,7 +84,7 @@ def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, limit
         for model in models:
             _run_one(model, executor, dict(
                 dataset=dataset, filters=filters, out=out, weights=weights, device=device, dtype=dtype,
-                boxes=boxes, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
+                boxes=boxes, metrics=metrics or None, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
                 backend=backend, exclude_unreliable=exclude_unreliable, seed=seed, progress=progress))
 
 
@@ -98,11 +103,20 @@ def _run_one(model, executor, kw) -> None:
 def _print(summary, out) -> None:
     sim = "  [SIMULATED]" if summary["simulated"] else ""
     t = summary["timings_s"]
+    c = summary["counts"]
     click.echo(f"\n{summary['model']['spec']}{sim} -> {out}/{summary['run']['dir']}  "
-               f"({summary['counts']['n_videos_detected_now']} videos detected now, "
-               f"{summary['counts']['n_videos_cached']} cached; total {t.get('total_s', 0):.1f}s)")
-    click.echo(f"  {'subset':<8} {'filter (* offline)':<36} {'NME io %':>9} {'NME fs %':>9} {'NMF':>8} {'videos':>8}")
+               f"({c['n_videos_detected_now']} videos detected now, {c['n_videos_cached']} cached, "
+               f"{c.get('n_videos_failed', 0)} failed; boxes {summary['protocol']['box_source']}; "
+               f"total {t.get('total_s', 0):.1f}s)")
+    click.echo(f"  {'subset':<10} {'filter (* offline)':<36} {'NME io %':>9} {'NMF':>8} {'D2 %':>7} {'lag fr':>7} "
+               f"{'cover':>6} {'tracks':>6} {'videos':>8}")
     for r in summary["results"]:
         label = (r["filter"] if len(r["filter"]) <= 34 else r["filter"][:31] + "...") + ("" if r["causal"] else " *")
-        click.echo(f"  {r['subset']:<8} {label:<36} {r['video_nme.io']:9.3f} {r['video_nme.fs']:9.3f} "
-                   f"{r['nmf']:8.2f} {r['n_videos']:>4}/{r['n_videos_subset']:<3}")
+        click.echo(f"  {r['subset']:<10} {label:<36} {r['video_nme.io']:9.3f} {r['nmf']:8.2f} "
+                   f"{r.get('jitter_d2', float('nan')):7.3f} {r.get('lag_frames', float('nan')):7.2f} "
+                   f"{r.get('coverage', float('nan')):6.3f} {r.get('n_tracks', 0):>6} "
+                   f"{r['n_videos']:>4}/{r['n_videos_subset']:<3}")
+    for f in summary.get("failures", []):
+        click.echo(f"  FAILED {f['video_id']}: {f['reason']}")
+    for w in summary.get("warnings", []):
+        click.echo(f"  warning {w['video_id']}: {w['warning']}")

@@ -117,10 +117,11 @@ class YtcBuilder(DatasetBuilder):
         return Annotations(n_frames=None, digest=str(len(files)), columns={"_pts_files": files})
 
     def _check(self, item: VideoItem, ann: Annotations, rec: Dict[str, Any]) -> None:
+        from wflwv.datasets.clips import unlabelled_check
+
         files = ann.columns.pop("_pts_files", None)
-        n = rec["scan"]["n_frames"]
-        ann.n_frames = n
-        ann.source_frame = [f"{i + 1:05d}" for i in range(n)]
+        unlabelled_check(self, item, ann, rec)      # frame count from decoding, timestamps checked
+        n = ann.n_frames
         if files is not None:
             from wflwv.io.pts import read_pts_many
             from wflwv.schemes import PtsFormatError

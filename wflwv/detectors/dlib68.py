@@ -7,7 +7,7 @@ against its size and md5 from ``real_models.md`` §1 before use. It was trained 
 
 The predictor works on whole frames (crop protocol ``none``): :meth:`Dlib68.predict_frames` takes the
 face boxes of the dataset or the GT, or ``boxes=None`` to run dlib's HOG face detector
-(:class:`wflwv.facebox.hog.HogFaceDetector`). The model was trained on HOG boxes and is very
+(:class:`wflwv.boxes.hog.HogFaceDetector`). The model was trained on HOG boxes and is very
 sensitive to the box convention, so given (dataset/GT, extent-style) boxes are first mapped to a
 HOG box (option ``box_mode``, default ``refine``: HOG around the given box, else a fixed
 extent→HOG conversion; on semi-synthetic clips NME 5.4 % vs 12.6 % with the raw boxes).
@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from wflwv.detectors.base import Detector, DetectorCfg
-from wflwv.facebox.hog import DLIB_EXTRA_MSG, HogFaceDetector, import_dlib, to_grey
+from wflwv.boxes.hog import DLIB_EXTRA_MSG, HogFaceDetector, import_dlib, to_grey
 
 MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
 MODEL_MD5 = "73fde5e05226548677a050913eed4e04"
@@ -34,7 +34,7 @@ MODEL_SHA256 = "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f
 MODEL_BYTES = 99_693_937
 LICENSE = "research use (trained on 300-W)"
 # HOG box relative to the GT landmark extent box (offx, offy in box units; sx, sy scales): the mean
-# of wflwv.facebox.tracker.calibrate(hog_box, gt) over the 14 faces HOG finds in the 68-point
+# of wflwv.boxes.tracker.calibrate(hog_box, gt) over the 14 faces HOG finds in the 68-point
 # images of ../shared/realdata (std 0.12, 0.06, 0.09, 0.15).
 EXTENT_TO_HOG = (0.0054, -0.1083, 1.0542, 1.0903)
 BOX_MODES = ("refine", "convert", "raw")
@@ -87,7 +87,7 @@ def _box_to_rect(dlib: Any, box: np.ndarray) -> Any:
 
 
 class Dlib68(Detector):
-    """dlib's 68-point predictor on whole frames; boxes given, or found by HOG when ``None``."""
+    """dlib's 68-point predictor on whole frames, inside the boxes of the run's box source."""
 
     def __init__(self, cfg: DetectorCfg, path: Path, face_detector: Optional[HogFaceDetector] = None):
         super().__init__(cfg)
@@ -96,12 +96,16 @@ class Dlib68(Detector):
         self.path = verify_model(path)
         self._predictor = dlib.shape_predictor(str(self.path))
         self._face_detector = face_detector
-        self.last_found: np.ndarray = np.zeros(0, bool)
-        self.box_stats: Dict[str, int] = {"hog": 0, "refined": 0, "converted": 0, "raw": 0}
+        self.box_stats: Dict[str, int] = {"native": 0, "refined": 0, "converted": 0, "raw": 0}
+        self.box_convention = "extent"
+
+    def set_box_convention(self, convention: str) -> None:
+        """Tell the detector how the box source draws its boxes (``dlib_hog`` boxes are used as is)."""
+        self.box_convention = str(convention)
 
     @property
     def face_detector(self) -> HogFaceDetector:
-        """The HOG detector used when no box is given (created on first use)."""
+        """The HOG detector that ``box_mode=refine`` runs around a given box (created on first use)."""
         if self._face_detector is None:
             o = self.cfg.options
             self._face_detector = HogFaceDetector(upsample=o.get("upsample", 0),
@@ -114,16 +118,9 @@ class Dlib68(Detector):
         shape = self._predictor(to_grey(image), _box_to_rect(self._dlib, box))
         return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
 
-    def predict_image(self, image: np.ndarray, box: Optional[np.ndarray] = None
-                      ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-        """``(landmarks [68, 2] or None, box or None)``; with ``box=None`` HOG picks the largest face."""
-        grey = to_grey(image)
-        if box is None:
-            dets = self.face_detector.detect(grey)
-            if len(dets) == 0:
-                return None, None
-            box = dets[0, :4]
-        return self.predict_box(grey, box), np.asarray(box, np.float64)
+    def predict_image(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """68 points ``[68, 2]`` for one image and a face box in dlib HOG convention."""
+        return self.predict_box(to_grey(image), np.asarray(box, np.float64))
 
     def given_box(self, grey: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The box the predictor gets for a given dataset/GT (extent-style) face box.
@@ -133,7 +130,7 @@ class Dlib68(Detector):
         and keeps the detection overlapping it (IoU >= 0.3), else converts the box with
         :data:`EXTENT_TO_HOG`; ``convert`` always converts; ``raw`` uses the box as is.
         """
-        from wflwv.facebox.tracker import box_from_landmarks, iou
+        from wflwv.boxes.tracker import box_from_landmarks, iou
 
         mode = self.cfg.options.get("box_mode", "refine")
         b = np.asarray(box, np.float64)
@@ -160,32 +157,30 @@ class Dlib68(Detector):
     def predict_frames(self, frames: Sequence[np.ndarray], boxes: Optional[np.ndarray] = None,
                        state: Any = None, gt: Optional[np.ndarray] = None,
                        keys: Optional[Sequence[Tuple[str, int]]] = None) -> Tuple[np.ndarray, Any]:
-        """``[B, 68, 2]`` landmarks for RGB frames; rows of frames without a face (HOG) are NaN.
+        """``[B, 68, 2]`` landmarks for RGB frames in ``boxes`` ``[B, 4]`` (x1 y1 x2 y2, finite).
 
-        ``boxes`` is ``[B, 4]`` (x1 y1 x2 y2) or None; a row of NaNs in ``boxes`` also asks HOG.
-        Given boxes go through :meth:`given_box` (option ``box_mode``).
+        Boxes of a ``dlib_hog`` box source are used as they are; others go through
+        :meth:`given_box` (option ``box_mode``). Frames without a face never reach the detector:
+        the harness records them as missing detections.
         """
+        if boxes is None:
+            raise ValueError("dlib68 needs a face box per frame; the harness takes them from the run's box "
+                             "source (--boxes dataset | gt | detector:hog)")
         out = np.full((len(frames), 68, 2), np.nan)
-        found: List[bool] = []
+        native = self.box_convention == "dlib_hog"
         for i, frame in enumerate(frames):
-            box = None if boxes is None else np.asarray(boxes[i], np.float64)
-            if box is not None and np.isnan(box).all():
-                box = None
+            box = np.asarray(boxes[i], np.float64)
             try:
-                if box is None:
-                    self.box_stats["hog"] += 1
-                    lm, _ = self.predict_image(frame, None)
+                grey = to_grey(frame)
+                _box_to_rect(self._dlib, box)          # validate the given box first
+                if native:
+                    self.box_stats["native"] += 1
+                    out[i] = self.predict_box(grey, box)
                 else:
-                    grey = to_grey(frame)
-                    _box_to_rect(self._dlib, box)          # validate the given box first
-                    lm = self.predict_box(grey, self.given_box(grey, box))
+                    out[i] = self.predict_box(grey, self.given_box(grey, box))
             except ValueError as exc:
                 where = f"frame {keys[i]}" if keys is not None else f"frame {i} of the batch"
                 raise ValueError(f"dlib68, {where}: {exc}") from None
-            if lm is not None:
-                out[i] = lm
-            found.append(lm is not None)
-        self.last_found = np.array(found, bool)
         return out, state
 
 
@@ -214,7 +209,7 @@ def create(name: str = "dlib68", weights: Optional[str] = None, device: str = "c
         paper="Kazemi & Sullivan, One Millisecond Face Alignment with an Ensemble of Regression "
               "Trees, CVPR 2014",
         origin_repo="davisking/dlib (model via PyPI face_recognition_models 0.3.0)",
-        extra="dlib", may_miss=True, notes="boxes: dataset/GT or dlib HOG (upsample 0, retry 1 under 800 px); "
-                            "NaN rows = no face",
+        extra="dlib", notes="boxes from the run's box source; detector:hog boxes used as is, "
+                            "dataset/GT boxes refined to the HOG convention (box_mode)",
         options=dict(options))
     return Dlib68(cfg, path)

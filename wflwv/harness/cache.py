@@ -5,7 +5,9 @@ the **cache key fields** (detector name + resolved options, weights SHA-256, cro
 source, landmark scheme, index fingerprint, run format)::
 
     config.json            the key fields, the full detector cfg and the index SHA (written once)
-    shards/<video>.parquet raw predictions of one video, committed atomically when it finishes
+    shards/<video>.parquet raw predictions of one video, committed atomically when it finishes,
+                           with the box source's track (box, track_id, cut per frame)
+    failed/<video>.json    why a video failed (decode, box source, detector); retried on rerun
     predictions.parquet    all cached videos: video_id, frame_index, landmarks (float32 list, x y)
     frame_errors.parquet   per (filter, video, frame) errors        } rewritten by every
     video_metrics.parquet  per (filter, video) metrics              } evaluate call, from
@@ -22,7 +24,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
@@ -74,8 +76,13 @@ def shard_file_name(video_id: str) -> str:
     return safe + ".parquet"
 
 
-def predictions_table(video_ids: List[str], frame_index: List[np.ndarray], landmarks: List[np.ndarray]):
-    """A pyarrow table (video_id, frame_index, landmarks float32[2N]) for ragged predictions."""
+def predictions_table(video_ids: List[str], frame_index: List[np.ndarray], landmarks: List[np.ndarray],
+                      tracks: Optional[List[Any]] = None):
+    """A pyarrow table (video_id, frame_index, landmarks float32[2N]) for ragged predictions.
+
+    With ``tracks`` (:class:`wflwv.boxes.TrackRecord` per video) it also holds ``box`` (float32[4],
+    NaN = no face), ``track_id`` (int32, -1 = no face) and ``cut`` (bool) per frame.
+    """
     import pyarrow as pa
 
     if not landmarks:
@@ -86,7 +93,34 @@ def predictions_table(video_ids: List[str], frame_index: List[np.ndarray], landm
     fi = np.concatenate(frame_index).astype(np.int32)
     flat = np.concatenate([lm.reshape(len(lm), -1) for lm in landmarks]).astype(np.float32)
     lm_arr = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), n2)
-    return pa.table({"video_id": pa.array(vid, pa.string()), "frame_index": pa.array(fi), "landmarks": lm_arr})
+    cols = {"video_id": pa.array(vid, pa.string()), "frame_index": pa.array(fi), "landmarks": lm_arr}
+    if tracks is not None:
+        boxes = np.concatenate([np.asarray(t.boxes, np.float32).reshape(-1) for t in tracks])
+        cols["box"] = pa.FixedSizeListArray.from_arrays(pa.array(boxes), 4)
+        cols["track_id"] = pa.array(np.concatenate([t.track_id for t in tracks]).astype(np.int32))
+        cols["cut"] = pa.array(np.concatenate([t.cut for t in tracks]).astype(bool))
+    return pa.table(cols)
+
+
+def read_tracks(path: Path) -> Dict[str, Any]:
+    """``{video_id: TrackRecord}`` from a shard/predictions file (empty when it has no track columns)."""
+    import pyarrow.parquet as pq
+
+    from wflwv.boxes.base import TrackRecord
+
+    table = pq.read_table(path)
+    if "track_id" not in table.column_names or table.num_rows == 0:
+        return {}
+    vids = table.column("video_id").to_numpy(zero_copy_only=False)
+    box = table.column("box").combine_chunks().values.to_numpy(zero_copy_only=False).astype(np.float64)
+    box = box.reshape(-1, 4)
+    tid = table.column("track_id").to_numpy().astype(np.int32)
+    cut = table.column("cut").to_numpy(zero_copy_only=False).astype(bool)
+    out: Dict[str, Any] = {}
+    change = np.flatnonzero(vids[1:] != vids[:-1]) + 1
+    for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(vids)]])):
+        out[str(vids[a])] = TrackRecord(box[a:b], tid[a:b], cut[a:b])
+    return out
 
 
 def read_predictions(path: Path) -> Dict[str, np.ndarray]:
@@ -179,10 +213,39 @@ class RunDir:
         """The subset of ``video_ids`` whose predictions are committed."""
         return [v for v in video_ids if self.shard_path(v).is_file()]
 
-    def commit_video(self, video_id: str, frame_index: np.ndarray, landmarks: np.ndarray) -> None:
-        """Write one finished video's predictions atomically (the unit of resume)."""
+    def commit_video(self, video_id: str, frame_index: np.ndarray, landmarks: np.ndarray,
+                     track: Any = None) -> None:
+        """Write one finished video's predictions (and box track) atomically (the unit of resume)."""
         atomic_write_parquet(self.shard_path(video_id),
-                             predictions_table([video_id], [frame_index], [landmarks]))
+                             predictions_table([video_id], [frame_index], [landmarks],
+                                               None if track is None else [track]))
+        fail = self.failure_path(video_id)
+        if fail.exists():
+            fail.unlink()
+
+    def failure_path(self, video_id: str) -> Path:
+        """``failed/<video>.json`` of ``video_id``."""
+        return self.path / "failed" / (shard_file_name(video_id)[:-len(".parquet")] + ".json")
+
+    def commit_failure(self, video_id: str, reason: str) -> None:
+        """Record (atomically) that ``video_id`` failed and why; a rerun tries it again."""
+        atomic_write_json(self.failure_path(video_id), {"video_id": video_id, "reason": reason})
+
+    def failures(self, video_ids: Iterable[str]) -> Dict[str, str]:
+        """``{video_id: reason}`` for the videos of ``video_ids`` that failed and are not cached."""
+        out = {}
+        for v in video_ids:
+            p = self.failure_path(v)
+            if p.is_file() and not self.shard_path(v).is_file():
+                out[v] = json.loads(p.read_text()).get("reason", "unknown")
+        return out
+
+    def load_tracks(self, video_ids: Iterable[str]) -> Dict[str, Any]:
+        """``{video_id: TrackRecord}`` for cached videos whose shards hold a track (newer runs)."""
+        out: Dict[str, Any] = {}
+        for v in video_ids:
+            out.update(read_tracks(self.shard_path(v)))
+        return out
 
     def load_videos(self, video_ids: Iterable[str]) -> Dict[str, np.ndarray]:
         """``{video_id: [T, N, 2]}`` for cached ``video_ids``, read from their shards."""

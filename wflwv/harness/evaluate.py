@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from wflwv.harness.boxes import check_box_source
 from wflwv.harness.cache import RUN_FORMAT, RunDir, index_sha
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
+from wflwv.harness.scoring import filter_info  # noqa: F401 (re-exported)
 from wflwv.harness.shard import ShardSpec, get_detector, get_index, run_shard
 
 
@@ -31,7 +31,8 @@ class EvalConfig:
     weights: Optional[str] = None
     device: str = "cpu"
     dtype: str = "float32"             # float32 | float64 | bfloat16 (detectors that support it)
-    boxes: str = "dataset"
+    boxes: Optional[str] = None        # None: dataset boxes if the index has them, else detector:hog
+    metrics: Optional[Sequence[str]] = None   # None/"auto": every metric the index allows
     limit: Optional[Union[int, float]] = None
     batch_size: int = 16
     shard_size: int = 32
@@ -86,18 +87,6 @@ def make_filters(specs: Sequence[str]) -> List[Any]:
     return parse_filter_specs(list(specs) or ["none"])
 
 
-def filter_info(f: Any) -> Dict[str, Any]:
-    """Id, parameters and causality of a filter instance for the results JSON."""
-    params = f.get_params() if hasattr(f, "get_params") else {}
-    fid = getattr(f, "id", type(f).__name__)
-    return {"id": fid, "name": fid.partition(":")[0], "class": type(f).__name__,
-            "causal": bool(getattr(f, "causal", True)), "variant": getattr(f, "variant", None),
-            "preset": (getattr(f, "preset", None) or {}).get("id"),
-            "preset_tuning": (getattr(f, "preset", None) or {}).get("tuning"),
-            "params": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                       for k, v in params.items()}}
-
-
 def _weights_sha(cfg, weights: Optional[str]) -> Optional[str]:
     if weights is None:
         return cfg.weights_sha256
@@ -114,7 +103,10 @@ def _detector_dict(cfg) -> Dict[str, Any]:
 
 def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     """Run one model over an index and write its run directory; returns the summary dict."""
+    from wflwv.boxes import create_box_source, default_box_source
     from wflwv.detectors import parse_options
+    from wflwv.detectors.device import device_type
+    from wflwv.harness.precheck import precheck
 
     timings: Dict[str, float] = {}
     t0 = time.perf_counter()
@@ -125,7 +117,8 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     if not selected:
         raise ValueError(f"no videos to evaluate in {cfg.dataset} (subset {subset or 'all'})")
     filters = make_filters(cfg.filters)
-    box_source = check_box_source(cfg.boxes)
+    source = create_box_source(cfg.boxes or default_box_source(index))
+    box_source = source.spec
     model, options = parse_options(cfg.model)
     detector = get_detector(model, options, cfg.weights, cfg.device, cfg.dtype)
     dcfg = detector.cfg
@@ -134,6 +127,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     if cfg.decode == "never" and not dcfg.needs_gt:
         raise ValueError(f"decode='never' only works for simulated detectors; {model!r} needs pixels")
     decode = cfg.decode != "never"
+    metrics = precheck(index, dcfg, source, cfg.metrics, decode)   # refuses before any detection
     exclude = cfg.exclude_unreliable
     if exclude is None:
         exclude = index.any_unreliable
@@ -143,7 +137,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         "weights_sha256": _weights_sha(dcfg, cfg.weights), "crop_protocol": dcfg.crop_protocol,
         "box_source": box_source, "landmark_scheme": dcfg.landmark_scheme,
         # predictions differ across devices and precisions: never reuse a CPU cache for CUDA
-        "device_type": "none" if dcfg.needs_gt else str(cfg.device).partition(":")[0],
+        "device_type": "none" if dcfg.needs_gt else device_type(cfg.device),
         "dtype": "none" if dcfg.needs_gt else cfg.dtype,
     }
     extra = {"index_sha": index_sha(index.path), "simulated": bool(dcfg.simulated),
@@ -165,8 +159,8 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
                        device=cfg.device, dtype=cfg.dtype, box_source=box_source, batch_size=cfg.batch_size,
                        decode=decode, backend=cfg.backend, progress=cfg.progress and inline)
              for s in shards if s]
-    detect_stats: Dict[str, float] = {"videos": 0, "frames": 0, "calls": 0, "decode_s": 0.0,
-                                      "detect_s": 0.0, "commit_s": 0.0}
+    detect_stats: Dict[str, float] = {"videos": 0, "failed": 0, "frames": 0, "calls": 0, "decode_s": 0.0,
+                                      "detect_s": 0.0, "boxes_s": 0.0, "commit_s": 0.0}
     bar = None
     if cfg.progress and not inline and specs:
         from tqdm import tqdm
@@ -190,6 +184,11 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     index_order = index.video_ids(None)
     cached = set(run.done(index_order))
     order = [v for v in index_order if v in cached]
+    failures = run.failures([v for v in selected if v not in cached])
+    if not order:
+        detail = "; ".join(f"{v}: {r}" for v, r in list(failures.items())[:3])
+        raise ValueError(f"no video of {cfg.dataset} could be evaluated ({len(failures)} failed"
+                         + (f": {detail}" if detail else "") + ")")
     t2 = time.perf_counter()
     run.write_merged(order)
     timings["merge_s"] = time.perf_counter() - t2
@@ -200,5 +199,6 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         "fields": fields, "extra": extra, "detect_stats": detect_stats, "n_new_videos": len(todo),
         "batch_size": cfg.batch_size, "jobs": executor.workers, "progress": cfg.progress,
         "executor": executor.describe() if hasattr(executor, "describe") else {"workers": executor.workers},
+        "failures": failures, "metrics": metrics, "box_source_cfg": source.config(),
     }
     return score_and_write(run, order, filters, dcfg, context, timings, t0)

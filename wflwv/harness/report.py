@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from wflwv.filters.presets import in_sample as preset_in_sample
-from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, metric_meta, score
+from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, filter_info, metric_meta, score
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
 
 SUMMARY_FORMAT = 1
@@ -41,7 +41,6 @@ def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str
     Videos are scored ``chunk_videos`` at a time, so the ``[F, N, 2]`` arrays of a whole split
     are never held at once (memory does not grow with the number of videos).
     """
-    from wflwv.harness.evaluate import filter_info
     from wflwv.harness.executor import iter_chunks
 
     metas, parts = [], [[] for _ in filters]
@@ -53,7 +52,8 @@ def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str
         chunks = tqdm(chunks, total=-(-len(order) // chunk_videos), unit="chunk",
                       desc=f"score {len(filters)} filters")
     for chunk in chunks:
-        rg = build_ragged(index, chunk, run.load_videos(chunk), det_scheme, exclude_unreliable)
+        rg = build_ragged(index, chunk, run.load_videos(chunk), det_scheme, exclude_unreliable,
+                          tracks=run.load_tracks(chunk))
         for j, f in enumerate(filters):
             t = time.perf_counter()
             y = apply_filter(f, rg)
@@ -80,31 +80,50 @@ def merge_meta(metas):
         raise ValueError("no cached videos to score")
     lens = np.concatenate([np.diff(m.offsets) for m in metas])
     first = metas[0]
+    warnings: Dict[str, str] = {}
+    for m in metas:
+        warnings.update(m.warnings)
     return Ragged(video_ids=[v for m in metas for v in m.video_ids], subsets=[s for m in metas for s in m.subsets],
                   pred=None, gt=None, times=np.concatenate([m.times for m in metas]),
+                  breaks=np.concatenate([m.breaks for m in metas]),
+                  track_id=np.concatenate([m.track_id for m in metas]), warnings=warnings,
                   valid=np.concatenate([m.valid for m in metas]),
                   offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), scheme=first.scheme,
                   pair=first.pair, cross_scheme=first.cross_scheme, mapping=first.mapping,
                   missing=np.concatenate([m.missing if m.missing is not None else np.zeros(len(m.valid), bool)
-                                          for m in metas]))
+                                          for m in metas]), labelled=first.labelled)
 
 
-def result_rows(rg, scored, index, seed: int) -> List[Dict[str, Any]]:
-    """One aggregate dict per subset × filter (plus ``all`` when several subsets are cached)."""
+def _subset_of(index) -> Dict[str, str]:
+    v = index.videos
+    return dict(zip(v["video_id"].astype(str), v["subset"].astype(str)))
+
+
+def result_rows(rg, scored, index, seed: int, failures: Optional[Dict[str, str]] = None,
+                box_source: Optional[str] = None) -> List[Dict[str, Any]]:
+    """One aggregate dict per subset × filter (plus ``all`` when several subsets are cached).
+
+    ``failures`` (video_id → reason) are counted per subset in ``n_failed_videos``.
+    """
+    failures = failures or {}
+    sub_of = _subset_of(index)
+    failed_subs = [sub_of.get(v, "all") for v in failures]
     subs = np.asarray(rg.subsets)
-    groups = {s: np.flatnonzero(subs == s) for s in sorted(set(rg.subsets))}
+    groups = {s: np.flatnonzero(subs == s) for s in sorted(set(rg.subsets) | set(failed_subs))}
     if len(groups) > 1:
         groups["all"] = np.arange(len(rg.video_ids))
     rows = []
     for subset, pos in groups.items():
         n_sub = len(index.video_ids(None if subset == "all" else subset))
+        n_failed = len(failed_subs) if subset == "all" else failed_subs.count(subset)
         for info, pv, pf, _, _ in scored:
             # a preset scored on the index (fingerprint) and subset it was tuned on is in-sample
             in_sample = preset_in_sample(info.get("preset_tuning"), index.fingerprint, subset)
             row = {"subset": subset, "filter": info["id"], "causal": info["causal"],
                    "filter_params": info["params"], "n_videos_subset": n_sub,
                    "complete": bool(len(pos) == n_sub), "filter_preset": info.get("preset"),
-                   "tuned_on_eval_split": in_sample, "gt_free": index.landmark_scheme is None}
+                   "tuned_on_eval_split": in_sample, "gt_free": index.landmark_scheme is None,
+                   "n_failed_videos": n_failed, "box_source": box_source}
             row.update(aggregate(pv, pf, rg, pos, seed=seed))
             rows.append(row)
     return rows
@@ -125,17 +144,27 @@ def _frames_table(rg, scored):
     return pd.concat(parts, ignore_index=True)
 
 
-def _videos_table(rg, scored):
+VIDEO_COLUMNS = ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid", "n_transitions", "skipped",
+                 "jitter_d1", "jitter_d2", "ref_dist", "lag_frames", "lag_ref_frames", "lag_censored",
+                 "coverage", "n_tracks")
+
+
+def _videos_table(rg, scored, failures: Dict[str, str], sub_of: Dict[str, str]):
+    """Per (filter, video) metrics; failed videos get ``status=failed`` and their reason."""
     import pandas as pd
 
     parts = []
     for info, pv, _, _, _ in scored:
         d = {"filter": info["id"], "video_id": rg.video_ids, "subset": rg.subsets}
-        d.update({k: pv[k] for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
-                                     "n_transitions", "skipped")})
-        d.update({k: pv[k] for k in ("jitter_d1", "jitter_d2", "ref_dist", "lag_frames", "lag_ref_frames",
-                                     "lag_censored") if k in pv})
+        d.update({k: pv[k] for k in VIDEO_COLUMNS if k in pv})
+        d["status"] = "ok"
+        d["reason"] = ""
+        d["warning"] = [rg.warnings.get(v, "") for v in rg.video_ids]
         parts.append(pd.DataFrame(d))
+        if failures:
+            parts.append(pd.DataFrame({"filter": info["id"], "video_id": list(failures),
+                                       "subset": [sub_of.get(v, "") for v in failures], "status": "failed",
+                                       "reason": list(failures.values()), "warning": ""}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -146,12 +175,17 @@ def render_markdown(summary: Dict[str, Any]) -> str:
              f"run `{summary['run']['dir']}` · boxes `{summary['protocol']['box_source']}` · "
              f"crop `{summary['protocol']['crop_protocol']}` · wflwv {summary['wflwv_git']}", "",
              "| subset | filter | causal | NME io % ↓ | NME fs % ↓ | NMF ↓ | FR@0.10 % ↓ | AUC@0.10 ↑ | lag frames "
-             "| D2 % ↓ | ref dist % ↓ | videos | frames |", "|" + "---|" * 13]
+             "| D2 % ↓ | ref dist % ↓ | coverage | tracks | videos | failed | frames |", "|" + "---|" * 16]
     for r in summary["results"]:
         lines.append(f"| {r['subset']} | {r['filter']} | {'yes' if r['causal'] else 'no'} | "
                      f"{r['video_nme.io']:.3f} | {r['video_nme.fs']:.3f} | {r['nmf']:.2f} | "
                      f"{r['fr@0.10']:.2f} | {r['auc@0.10']:.4f} | {r['lag_frames']:.2f} | "
-                     f"{r['jitter_d2']:.3f} | {r['ref_dist']:.3f} | {r['n_videos']}/{r['n_videos_subset']} | {r['n_frames']} |")
+                     f"{r['jitter_d2']:.3f} | {r['ref_dist']:.3f} | {r['coverage']:.3f} | {r['n_tracks']} | "
+                     f"{r['n_videos']}/{r['n_videos_subset']} | {r['n_failed_videos']} | {r['n_frames']} |")
+    for f in summary.get("failures", []):
+        lines.append(f"\n- failed `{f['video_id']}`: {f['reason']}")
+    for w in summary.get("warnings", []):
+        lines.append(f"\n- warning `{w['video_id']}`: {w['warning']}")
     return "\n".join(lines) + "\n"
 
 
@@ -166,11 +200,12 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
                            progress=ctx.get("progress", False))
     timings["filter_s"] = float(sum(s[3] for s in scored))
     timings["metrics_s"] = float(sum(s[4] for s in scored))
-    rows = result_rows(rg, scored, index, ctx["seed"])
+    failures = ctx.get("failures", {})
+    rows = result_rows(rg, scored, index, ctx["seed"], failures, ctx["fields"]["box_source"])
     timings["score_s"] = time.perf_counter() - t
     t = time.perf_counter()
     atomic_write_parquet(run.path / "frame_errors.parquet", _frames_table(rg, scored))
-    atomic_write_parquet(run.path / "video_metrics.parquet", _videos_table(rg, scored))
+    atomic_write_parquet(run.path / "video_metrics.parquet", _videos_table(rg, scored, failures, _subset_of(index)))
     simulated = bool(dcfg.simulated)
     summary = {
         "summary_format": SUMMARY_FORMAT,
@@ -186,14 +221,20 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
                     "landmark_scheme": index.landmark_scheme, "scored_scheme": rg.scheme,
                     "normaliser_pair": list(rg.pair), "cross_scheme": rg.cross_scheme,
                     "scheme_mapping": rg.mapping, "subset_requested": ctx["subset"] or "all"},
-        "protocol": {"box_source": ctx["fields"]["box_source"], "crop_protocol": dcfg.crop_protocol,
+        "protocol": {"box_source": ctx["fields"]["box_source"], "box_source_cfg": ctx.get("box_source_cfg"),
+                     "crop_protocol": dcfg.crop_protocol, "labelled": bool(rg.labelled),
                      "exclude_unreliable": bool(ctx["exclude_unreliable"]), "decoder": _decoder(
                          ctx["decode"], ctx["backend"]), "fr_auc_rule": "simpson1e-4 over scored frames",
-                     "nme_aggregation": "macro_video", "timestamp_source": "index time_s"},
+                     "nme_aggregation": "macro_video",
+                     "timestamp_source": "index time_s; i / fps where unusable (see warnings)",
+                     "gt_free": {"jitter": "D1/D2 per segment over the predicted io distance", "pair": list(rg.pair),
+                                 "segments": "break at new tracks, scene cuts and frames without a face"}},
+        "failures": [{"video_id": v, "reason": r} for v, r in failures.items()],
+        "warnings": [{"video_id": v, "warning": w} for v, w in rg.warnings.items()],
         "counts": {"n_videos_requested_original": len(ctx["all_ids"]),
                    "n_videos_requested_effective": len(ctx["selected"]), "limit": ctx["limit"],
                    "n_videos_detected_now": ctx["n_new_videos"], "n_videos_cached": len(order),
-                   "n_frames_cached": int(rg.offsets[-1])},
+                   "n_frames_cached": int(rg.offsets[-1]), "n_videos_failed": len(failures)},
         "filters": [s[0] for s in scored],
         "metrics": metric_meta(),
         "results": rows,

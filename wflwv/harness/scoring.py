@@ -31,8 +31,8 @@ class Ragged:
     video_ids: List[str]
     subsets: List[str]
     pred: np.ndarray            # [F, N, 2] raw detector output, target scheme
-    gt: np.ndarray              # [F, N, 2]
-    times: np.ndarray           # [F]
+    gt: Optional[np.ndarray]    # [F, N, 2]; None on an unlabelled index
+    times: np.ndarray           # [F] seconds (container times, or i / fps with a warning)
     valid: np.ndarray           # [F] bool: counted (not excluded) and the detector found a face
     offsets: np.ndarray         # [V + 1]
     scheme: str
@@ -41,10 +41,26 @@ class Ragged:
     mapping: Optional[str] = None
     notes: Dict[str, Any] = field(default_factory=dict)
     missing: Optional[np.ndarray] = None   # [F] bool: counted frames without a detection (no face)
+    breaks: Optional[np.ndarray] = None    # [F] bool: first frame of each segment (track, cut, gap)
+    track_id: Optional[np.ndarray] = None  # [F] int32 per-video track id, -1 = no face
+    warnings: Dict[str, str] = field(default_factory=dict)   # video_id -> timestamp fallback etc.
+    labelled: bool = True                  # GT landmarks present: GT metrics can be computed
 
     def video(self, i: int) -> slice:
         """Frame slice of video ``i``."""
         return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+
+def filter_info(f: Any) -> Dict[str, Any]:
+    """Id, parameters and causality of a filter instance for the results JSON."""
+    params = f.get_params() if hasattr(f, "get_params") else {}
+    fid = getattr(f, "id", type(f).__name__)
+    return {"id": fid, "name": fid.partition(":")[0], "class": type(f).__name__,
+            "causal": bool(getattr(f, "causal", True)), "variant": getattr(f, "variant", None),
+            "preset": (getattr(f, "preset", None) or {}).get("id"),
+            "preset_tuning": (getattr(f, "preset", None) or {}).get("tuning"),
+            "params": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                       for k, v in params.items()}}
 
 
 def resolve_schemes(det_scheme: str, index_scheme: Optional[str]) -> Tuple[str, Optional[str], Optional[str]]:
@@ -61,45 +77,78 @@ def resolve_schemes(det_scheme: str, index_scheme: Optional[str]) -> Tuple[str, 
     raise ValueError(f"no mapping from detector scheme {det_scheme!r} to index scheme {index_scheme!r}")
 
 
+def _segment_starts(found: np.ndarray, track: Any) -> np.ndarray:
+    """Segment starts from a track record, else from gaps in ``found`` (dataset/GT-box runs)."""
+    if track is not None and len(track.track_id) == len(found):
+        return track.breaks() & found
+    prev = np.concatenate([[False], found[:-1]])
+    return found & ~prev
+
+
 def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], det_scheme: str,
-                 exclude_unreliable: bool, mapping: str = "pipnet") -> Ragged:
-    """Concatenate predictions and GT of ``video_ids`` (mapping schemes when they differ)."""
+                 exclude_unreliable: bool, mapping: str = "pipnet",
+                 tracks: Optional[Dict[str, Any]] = None) -> Ragged:
+    """Concatenate predictions (and GT of a labelled index) of ``video_ids``, mapping schemes when they differ.
+
+    On an unlabelled index ``gt`` is None and only GT-free metrics can be scored. ``tracks`` are
+    the box sources' :class:`wflwv.boxes.TrackRecord` per video (segments break at new tracks and
+    cuts); frame times fall back to ``i / fps`` with a warning when the index's are unusable.
+    """
+    from wflwv.datasets.timestamps import checked_times
     from wflwv.schemes import get_scheme, to_ibug68
 
-    target, map_pred, map_gt = resolve_schemes(det_scheme, index.landmark_scheme)
-    P, G, Tm, V, M, lens, subs = [], [], [], [], [], [], []
+    labelled = index.landmark_scheme is not None
+    if labelled:
+        target, map_pred, map_gt = resolve_schemes(det_scheme, index.landmark_scheme)
+    else:
+        target, map_pred, map_gt = det_scheme, None, None
+    tracks = tracks or {}
+    P, G, Tm, V, M, B, TI, lens, subs, warn = [], [], [], [], [], [], [], [], [], {}
     vrows = index.videos.set_index(index.videos["video_id"].astype(str))
     for vid in video_ids:
-        gt = index.landmarks(vid)
-        if gt is None:
-            raise ValueError(f"video {vid!r} has no GT landmarks in {index.path}; it cannot be scored")
         p = preds[vid]
-        if len(p) != len(gt):
-            raise ValueError(f"video {vid!r}: {len(p)} cached predictions but {len(gt)} GT frames — the "
-                             f"cache is stale; delete the run directory and re-run")
+        gt = None
+        if labelled:
+            gt = index.landmarks(vid)
+            if gt is None:
+                raise ValueError(f"video {vid!r} has no GT landmarks in {index.path}; it cannot be scored")
+            if len(p) != len(gt):
+                raise ValueError(f"video {vid!r}: {len(p)} cached predictions but {len(gt)} GT frames — the "
+                                 f"cache is stale; delete the run directory and re-run")
+            if map_gt:
+                gt = to_ibug68(gt, map_gt, mapping=mapping)
         if map_pred:
             p = to_ibug68(p, map_pred, mapping=mapping)
-        if map_gt:
-            gt = to_ibug68(gt, map_gt, mapping=mapping)
-        if p.shape != gt.shape:
+        if gt is not None and p.shape != gt.shape:
             raise ValueError(f"video {vid!r}: predictions {p.shape} and GT {gt.shape} differ in shape; "
                              f"the detector scheme {det_scheme!r} does not match the index")
+        T = len(p)
         P.append(p)
-        G.append(gt)
-        Tm.append(index.times(vid))
-        counted = ~index.unreliable(vid) if exclude_unreliable else np.ones(len(gt), bool)
+        if gt is not None:
+            G.append(gt)
+        fps = float(vrows.loc[vid, "fps"]) if "fps" in vrows.columns else None
+        t, w = checked_times(index.times(vid), T, fps)
+        built = str(vrows.loc[vid, "time_warning"]) if "time_warning" in vrows.columns else ""
+        if w or (built and built != "nan"):
+            warn[vid] = w or f"at build: {built}"
+        Tm.append(t)
+        counted = ~index.unreliable(vid) if exclude_unreliable else np.ones(T, bool)
         found = np.isfinite(p).all(axis=(1, 2))      # all-NaN rows: the detector found no face
         V.append(counted & found)
         M.append(counted & ~found)
-        lens.append(len(gt))
+        tr = tracks.get(vid)
+        B.append(_segment_starts(found, tr))
+        TI.append(tr.track_id if tr is not None and len(tr.track_id) == T else np.where(found, 0, -1))
+        lens.append(T)
         subs.append(str(vrows.loc[vid, "subset"]))
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     n = P[0].shape[1] if P else 0
     cat = (lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape))
-    return Ragged(list(video_ids), subs, cat(P, (0, n, 2)), cat(G, (0, n, 2)), cat(Tm, (0,)),
-                  cat(V, (0,)).astype(bool), offsets, target, tuple(get_scheme(target).io_pair),
+    return Ragged(list(video_ids), subs, cat(P, (0, n, 2)), cat(G, (0, n, 2)) if labelled else None,
+                  cat(Tm, (0,)), cat(V, (0,)).astype(bool), offsets, target, tuple(get_scheme(target).io_pair),
                   cross_scheme=bool(map_pred or map_gt), mapping=mapping if (map_pred or map_gt) else None,
-                  missing=cat(M, (0,)).astype(bool))
+                  missing=cat(M, (0,)).astype(bool), breaks=cat(B, (0,)).astype(bool),
+                  track_id=cat(TI, (0,)).astype(np.int32), warnings=warn, labelled=labelled)
 
 
 def apply_filter(filt, rg: Ragged) -> np.ndarray:
@@ -111,7 +160,10 @@ def apply_filter(filt, rg: Ragged) -> np.ndarray:
     out = np.empty_like(rg.pred)
     for i, vid in enumerate(rg.video_ids):
         s = rg.video(i)
-        y = apply_segments(filt, rg.pred[s], rg.times[s], None)
+        br = None if rg.breaks is None else rg.breaks[s].copy()
+        if br is not None and not br[1:].any():
+            br = None                       # one segment: the filter sees the whole video
+        y = apply_segments(filt, rg.pred[s], rg.times[s], br)
         y = np.asarray(y, dtype=np.float64)
         found = np.isfinite(rg.pred[s]).all(axis=(1, 2))   # filters may leave no-face frames NaN
         if y.shape != rg.pred[s].shape or not np.isfinite(y[found]).all():
@@ -131,18 +183,48 @@ def stability_reference(rg: Ragged):
     return rg.notes["stability_ref"]
 
 
+def track_columns(rg: Ragged) -> Dict[str, np.ndarray]:
+    """Per-video ``n_tracks`` (distinct track ids) and ``coverage`` (counted frames with a face)."""
+    V, F = len(rg.video_ids), len(rg.valid)
+    tid = rg.track_id if rg.track_id is not None else np.zeros(F, np.int32)
+    miss = rg.missing if rg.missing is not None else np.zeros(F, bool)
+    cnt = rg.valid | miss
+    n_tracks, cover = np.zeros(V, np.int64), np.full(V, np.nan)
+    for i in range(V):
+        s = rg.video(i)
+        n_tracks[i] = len(np.unique(tid[s][tid[s] >= 0]))
+        if cnt[s].any():
+            cover[i] = rg.valid[s].sum() / cnt[s].sum()
+    return {"n_tracks": n_tracks, "coverage": cover}
+
+
 def score(rg: Ragged, filtered: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-    """``(per_video, per_frame)`` column dicts for one filtered prediction array."""
+    """``(per_video, per_frame)`` column dicts for one filtered prediction array.
+
+    GT metrics (NME, NMF, FR/AUC, lag) on a labelled index, NaN on an unlabelled one; the GT-free
+    jitter, coverage and track counts always.
+    """
     from wflwv.metrics import ragged_video_metrics
     from wflwv.metrics.lag_scores import video_stability
 
     valid = rg.valid & np.isfinite(filtered).all(axis=(1, 2))
-    m = ragged_video_metrics(filtered, rg.gt, rg.offsets, pair=rg.pair, valid=valid)
-    per_video = {k: np.asarray(m[k]) for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
-                                               "n_transitions", "skipped")}
+    V, F = len(rg.video_ids), len(valid)
+    lens = np.diff(rg.offsets)
+    if rg.labelled:
+        m = ragged_video_metrics(filtered, rg.gt, rg.offsets, pair=rg.pair, valid=valid)
+        per_video = {k: np.asarray(m[k]) for k in ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid",
+                                                   "n_transitions", "skipped")}
+        per_frame = {"nme_io": np.asarray(m["frame_nme_io"]), "nme_fs": np.asarray(m["frame_nme_fs"]),
+                     "flicker": np.asarray(m["frame_flicker"])}
+    else:
+        nan_v, nan_f = np.full(V, np.nan), np.full(F, np.nan)
+        per_video = {"nme_io": nan_v, "nme_fs": nan_v.copy(), "nmf": nan_v.copy(),
+                     "n_frames": lens.astype(np.int64),
+                     "n_valid": np.add.reduceat(valid.astype(np.int64), rg.offsets[:-1]) if F else np.zeros(V, int),
+                     "n_transitions": np.zeros(V, np.int64), "skipped": np.ones(V, bool)}
+        per_frame = {"nme_io": nan_f, "nme_fs": nan_f.copy(), "flicker": nan_f.copy()}
     per_video.update(video_stability(stability_reference(rg), filtered))
-    per_frame = {"nme_io": np.asarray(m["frame_nme_io"]), "nme_fs": np.asarray(m["frame_nme_fs"]),
-                 "flicker": np.asarray(m["frame_flicker"])}
+    per_video.update(track_columns(rg))
     return per_video, per_frame
 
 
@@ -196,7 +278,9 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
         "n_valid_frames": int(per_video["n_valid"][videos].sum()),
         "n_skipped_nmf": int((~ok).sum()),
         "n_missing_frames": n_missing,
-        "coverage": float(len(fnme) / (len(fnme) + n_missing)) if (len(fnme) + n_missing) else float("nan"),
+        "coverage": float(len(frame_sel) / (len(frame_sel) + n_missing)) if (len(frame_sel) + n_missing)
+        else float("nan"),
+        "n_tracks": int(per_video["n_tracks"][videos].sum()),
     }
     out.update(aggregate_stability(per_video, videos))
     return out

@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from wflwv.harness.batching import BatchStats, FrameCountError, VideoJob, run_video_parallel
-from wflwv.harness.boxes import FACE_DETECTORS, video_boxes
+from wflwv.harness.batching import BatchStats, FrameCountError, VideoJob, VideoPrediction, run_video_parallel
 
 _DETECTORS: Dict[Tuple, Any] = {}   # per-process detector cache (inline runs reuse one model)
 _INDEXES: Dict[str, Any] = {}       # per-process index cache (one entry; inline runs reuse it)
@@ -37,6 +36,7 @@ class ShardSpec:
     decode: bool = True
     backend: str = "auto"
     progress: bool = False
+    keep_going: bool = True          # a failing video becomes a failed row; False: raise
     extra: Dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -44,18 +44,12 @@ def get_detector(model: str, options: Dict[str, Any], weights: Optional[str], de
                  dtype: str = "float32"):
     """Create (once per process) the detector for ``model`` with ``options`` and ``dtype`` name."""
     from wflwv.detectors import create
+    from wflwv.detectors.device import torch_dtype
 
     key = (model, tuple(sorted(options.items())), weights, device, dtype)
     if key not in _DETECTORS:
         _DETECTORS.clear()
-        torch_dtype = None
-        if dtype not in (None, "float32"):
-            import torch
-
-            torch_dtype = getattr(torch, str(dtype), None)
-            if not isinstance(torch_dtype, torch.dtype):
-                raise ValueError(f"--dtype {dtype!r} is not a torch dtype (float32, float64, bfloat16)")
-        _DETECTORS[key] = create(model, weights=weights, device=device, dtype=torch_dtype, **options)
+        _DETECTORS[key] = create(model, weights=weights, device=device, dtype=torch_dtype(dtype), **options)
     return _DETECTORS[key]
 
 
@@ -126,31 +120,50 @@ def _skipped(n: int) -> Iterator[Tuple[int, Any]]:
         yield i, None
 
 
-def build_jobs(index, video_ids: List[str], detector, box_source: str, decode: bool,
-               backend: str = "auto") -> Iterator[VideoJob]:
-    """Lazily yield one :class:`VideoJob` per video (GT only for ``needs_gt`` detectors)."""
+def build_jobs(index, video_ids: List[str], detector, box_source, decode: bool,
+               backend: str = "auto", on_error: Optional[Callable[[str, BaseException], None]] = None
+               ) -> Iterator[VideoJob]:
+    """Lazily yield one :class:`VideoJob` per video (GT only for ``needs_gt`` detectors).
+
+    ``box_source`` is a :class:`wflwv.boxes.BoxSource` or its spec. With ``on_error`` a video that
+    cannot be set up (no boxes, wrong GT rows) is reported there and skipped; else it raises.
+    """
+    from wflwv.boxes import create_box_source
+
+    source = create_box_source(box_source) if isinstance(box_source, str) else box_source
     v = index.videos
     table = dict(zip(v["video_id"].astype(str), zip(v["n_frames"].astype(int), v["path"].astype(str))))
     for vid in video_ids:
-        if vid not in table:
-            raise ValueError(f"video {vid!r} is not in index {index.path}")
-        n, rel = table[vid]
-        gt = index.landmarks(vid) if (detector.cfg.needs_gt or box_source == "gt") else None
-        if detector.cfg.needs_gt and gt is None:
-            raise ValueError(f"simulated detector {detector.cfg.name!r} needs GT landmarks but video "
-                             f"{vid!r} of index {index.path} is unlabelled")
-        if gt is not None and len(gt) != n:
-            raise FrameCountError(f"video {vid!r}: index has {len(gt)} landmark rows but n_frames={n}; "
-                                  f"rebuild the index")
-        boxes = video_boxes(index, vid, box_source, gt)
-        face = FACE_DETECTORS.get(box_source.partition(":")[2]) if boxes is None else None
+        try:
+            if vid not in table:
+                raise ValueError(f"video {vid!r} is not in index {index.path}")
+            n, rel = table[vid]
+            gt = index.landmarks(vid) if (detector.cfg.needs_gt or source.needs_gt) else None
+            if detector.cfg.needs_gt and gt is None:
+                raise ValueError(f"simulated detector {detector.cfg.name!r} needs GT landmarks but video "
+                                 f"{vid!r} of index {index.path} is unlabelled")
+            if gt is not None and len(gt) != n:
+                raise FrameCountError(f"video {vid!r}: index has {len(gt)} landmark rows but n_frames={n}; "
+                                      f"rebuild the index")
+            session = source.open(index, vid, n, gt)
+        except Exception as exc:  # noqa: BLE001 — one video's fault
+            if on_error is None:
+                raise
+            on_error(vid, exc)
+            continue
         frames = _decoded(index.root / rel, backend) if decode else _skipped(n)
-        yield VideoJob(video_id=vid, n_frames=n, frames=frames, boxes=boxes,
-                       gt=gt if detector.cfg.needs_gt else None, face_detector=face)
+        yield VideoJob(video_id=vid, n_frames=n, frames=frames, boxes=session,
+                       gt=gt if detector.cfg.needs_gt else None)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line naming the error class and message (stored in the failed row)."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
 
 
 def run_shard(spec: ShardSpec) -> Dict[str, Any]:
     """Predict every video of ``spec`` and commit each one atomically; return timing counters."""
+    from wflwv.boxes import create_box_source
     from wflwv.harness.cache import RunDir
 
     t0 = time.perf_counter()
@@ -161,12 +174,18 @@ def run_shard(spec: ShardSpec) -> Dict[str, Any]:
     stats = BatchStats()
     commit_s = [0.0]
 
-    def done(video_id: str, frame_index: np.ndarray, lm: np.ndarray) -> None:
-        if not np.array_equal(frame_index, np.arange(len(frame_index))):
-            raise FrameCountError(f"video {video_id!r}: decoded frame indices are not 0..T-1 "
-                                  f"(got {frame_index[:5].tolist()}...); the decoder skipped frames")
+    def failed(video_id: str, exc: BaseException) -> None:
+        run.commit_failure(video_id, failure_reason(exc))
+
+    def done(pred: VideoPrediction) -> None:
+        fi = pred.frame_index
+        if not np.array_equal(fi, np.arange(len(fi))):
+            failed(pred.video_id, FrameCountError(
+                f"video {pred.video_id!r}: decoded frame indices are not 0..T-1 (got {fi[:5].tolist()}...); "
+                f"the decoder skipped frames"))
+            return
         t = time.perf_counter()
-        run.commit_video(video_id, frame_index, lm)
+        run.commit_video(pred.video_id, fi, pred.landmarks, track=pred.track)
         commit_s[0] += time.perf_counter() - t
 
     progress = None
@@ -175,13 +194,17 @@ def run_shard(spec: ShardSpec) -> Dict[str, Any]:
 
         progress = tqdm(total=len(spec.video_ids), desc=f"{spec.model} videos", unit="video", leave=False)
     try:
-        jobs = build_jobs(index, list(spec.video_ids), detector, spec.box_source, spec.decode, spec.backend)
+        source = create_box_source(spec.box_source)
+        if hasattr(detector, "set_box_convention"):
+            detector.set_box_convention(source.convention)
+        on_error = failed if spec.keep_going else None
+        jobs = build_jobs(index, list(spec.video_ids), detector, source, spec.decode, spec.backend, on_error)
         run_video_parallel(detector, jobs, spec.batch_size, on_video_done=done, stats=stats,
-                           progress=progress)
+                           progress=progress, on_video_failed=on_error)
     finally:
         if progress is not None:
             progress.close()
-    return {"videos": stats.videos, "frames": stats.frames, "calls": stats.calls,
-            "max_batch": stats.max_batch, "decode_s": stats.decode_s, "detect_s": stats.detect_s,
+    return {"videos": stats.videos, "failed": stats.failed, "frames": stats.frames, "calls": stats.calls,
+            "max_batch": stats.max_batch, "decode_s": stats.decode_s, "detect_s": stats.detect_s, "boxes_s": stats.boxes_s,
             "commit_s": commit_s[0], "setup_s": setup_s,
             "total_s": time.perf_counter() - t0}

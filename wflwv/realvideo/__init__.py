@@ -4,5 +4,5 @@
   scene-cut detection; one cached ``.npz`` per clip (written atomically, resumable).
 - :mod:`~wflwv.realvideo.stability`: segments, filters on/off, per-segment and per-clip D1/D2.
 - :mod:`~wflwv.realvideo.board`: leaderboard rows → CSV and Markdown.
-- :mod:`~wflwv.realvideo.annotated`: NME on real annotated still images.
+- :mod:`~wflwv.testing.annotated`: NME on real annotated still images.
 """

@@ -22,9 +22,9 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
-from wflwv.facebox.cut import GreyHistCut
-from wflwv.facebox.hog import to_grey
-from wflwv.facebox.tracker import BoxTracker
+from wflwv.boxes.cut import GreyHistCut
+from wflwv.boxes.hog import to_grey
+from wflwv.boxes.tracker import BoxTracker
 
 VIDEO_EXTS = (".avi", ".mp4", ".wmv", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 FORMAT_VERSION = 3

@@ -63,7 +63,7 @@ def check_cfg(det: Detector) -> None:
 def check_detector(det: Detector, atol: float = 1e-4, B: int = 3, T: int = 4) -> Dict[str, Any]:
     """Run the contract battery on ``det``; returns a dict of what was checked."""
     from wflwv.harness.batching import VideoJob, run_video_parallel
-    from wflwv.harness.boxes import gt_boxes
+    from wflwv.boxes import gt_boxes
 
     check_cfg(det)
     cfg = det.cfg

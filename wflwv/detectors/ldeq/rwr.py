@@ -40,27 +40,24 @@ OPTION_DEFAULTS: Dict[str, Any] = {
 
 
 def resolve_device(device: Any) -> torch.device:
-    """``torch.device`` for ``device``; CUDA requested but absent raises a clear error."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} was requested but this machine has no usable CUDA "
-                           f"device (torch {torch.__version__}, cuda available: False); run with "
-                           f"--device cpu")
-    return dev
+    """``torch.device`` for ``device`` (:func:`wflwv.detectors.device.resolve_device`)."""
+    from wflwv.detectors.device import resolve_device as _resolve
+
+    return _resolve(device)
 
 
 def resolve_dtype(dtype: Any) -> torch.dtype:
-    """Accept a torch dtype, None (float32) or a name like ``"float64"``."""
-    if dtype is None:
-        return torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    names = {"float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
-             "float64": torch.float64, "fp64": torch.float64, "double": torch.float64}
-    if str(dtype).replace("torch.", "") not in names:
+    """Accept a torch dtype, None (float32) or a name like ``"float64"`` (float32/float64 only)."""
+    from wflwv.detectors.device import dtype_name
+
+    try:
+        name = dtype_name(dtype)
+    except ValueError:
+        name = None
+    if name not in ("float32", "float64"):
         raise ValueError(f"LDEQ dtype {dtype!r} is not supported; use float32 or float64 "
                          f"(bf16/TF32 are chosen with the option precision=bf16|tf32)")
-    return names[str(dtype).replace("torch.", "")]
+    return getattr(torch, name)
 
 
 class LdeqDetector(Detector):

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
-from wflwv.facebox.tracker import box_from_landmarks, iou
+from wflwv.boxes.tracker import box_from_landmarks, iou
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp")
 
@@ -99,9 +99,19 @@ def match_face(dets: np.ndarray, gt_box: np.ndarray, min_iou: float) -> Optional
 
 
 def evaluate_images(detector: Any, items: Iterable[AnnotatedImage], min_iou: float = 0.3,
-                    retry_upsample: Optional[int] = 1) -> List[Dict[str, Any]]:
-    """One result row per annotated image for a detector with ``face_detector`` and ``predict_box``."""
+                    retry_upsample: Optional[int] = 1, face_detector: Any = None) -> List[Dict[str, Any]]:
+    """One result row per annotated image for a detector with ``predict_box``.
+
+    Faces come from ``face_detector`` (``detect(image, upsample=)`` → ``[K, 5]``; default: the
+    detector's own HOG settings, else :class:`wflwv.boxes.hog.HogFaceDetector`).
+    """
     from wflwv.metrics.image import image_nme
+
+    fd = face_detector or getattr(detector, "face_detector", None)
+    if fd is None:
+        from wflwv.boxes.hog import HogFaceDetector
+
+        fd = HogFaceDetector()
 
     rows = []
     for it in items:
@@ -115,10 +125,10 @@ def evaluate_images(detector: Any, items: Iterable[AnnotatedImage], min_iou: flo
             continue
         gt_box = box_from_landmarks(it.gt)
         t0 = time.perf_counter()
-        dets = detector.face_detector.detect(img)
-        hit, up = match_face(dets, gt_box, min_iou), detector.face_detector.upsample
+        dets = fd.detect(img)
+        hit, up = match_face(dets, gt_box, min_iou), fd.upsample
         if hit is None and retry_upsample is not None and retry_upsample > up:
-            dets = detector.face_detector.detect(img, upsample=retry_upsample)
+            dets = fd.detect(img, upsample=retry_upsample)
             hit, up = match_face(dets, gt_box, min_iou), retry_upsample
         row.update(det_s=time.perf_counter() - t0, n_faces=len(dets), upsample=up)
         if hit is None:

@@ -20,39 +20,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 import numpy as np
 
-
-@dataclass
-class FrameBox:
-    """The box source's decision for one frame."""
-
-    index: int
-    box: Optional[np.ndarray]    # [4] x1 y1 x2 y2 frame px, None when no face was found
-    source: str                  # "detect" | "roi" | "track" | "none"
-    new_track: bool              # a new segment starts at this frame
-    cut: bool = False            # the cut detector fired between the previous frame and this one
-    cut_distance: float = 0.0
-    score: float = float("nan")  # detector score on detection frames
-
-    @property
-    def found(self) -> bool:
-        """Whether the frame has a face box (and hence a prediction)."""
-        return self.box is not None
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two ``x1 y1 x2 y2`` boxes."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+from wflwv.boxes.base import FrameBox, iou
 
 
 def _lm_box(lm: np.ndarray) -> np.ndarray:
@@ -181,7 +153,7 @@ class BoxTracker:
         self.index_ += 1
         cut, dist = False, 0.0
         if self.cut_detector is not None:
-            from wflwv.facebox.hog import to_grey
+            from wflwv.boxes.hog import to_grey
 
             cut, dist = self.cut_detector.step(grey if grey is not None else to_grey(image))
             cut = bool(cut) and self.index_ > 0
