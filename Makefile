@@ -51,6 +51,30 @@ site:
 	@test -d $(RUNS_DIR) || $(MAKE) demo
 	$(WFLWV) leaderboard $(RUNS_DIR) $(wildcard $(REAL_RUNS)) --out $(SITE_DIR) --copy-runs --no-plots --no-print
 
+# The committed real-clip boards leaderboards/real_clips{,.semi}.{md,csv,videos.csv}, through the one
+# pipeline (build -> evaluate -> board). The clips are local research data (../shared, never committed);
+# needs the [dlib] extra (make install-dev). Each board records these commands and the index fingerprints.
+REALDATA  ?= ../shared/realdata
+REAL_DIR  ?= build/real
+REAL_RUNS ?= runs/real
+REAL_FILTERS := none one-euro kalman ema:alpha=0.5 savgol
+real-clips:
+	$(WFLWV) build ytc --root $(REALDATA)/videos/ytc_clm --out $(REAL_DIR)/ytc
+	$(WFLWV) build clips --root $(REALDATA)/videos/misc --out $(REAL_DIR)/misc
+	$(WFLWV) build clips --root $(REALDATA)/videos/clm_webcam --out $(REAL_DIR)/clm_webcam
+	$(WFLWV) build synthetic --from-images $(REALDATA)/images_annotated/helen_300w_dxy --videos 8 --frames 60 \
+	    --seed 0 --out $(REAL_DIR)/semi
+	for d in ytc misc clm_webcam; do \
+	    $(WFLWV) evaluate --model dlib68 --dataset $(REAL_DIR)/$$d $(addprefix --filter ,$(REAL_FILTERS)) \
+	        --out $(REAL_RUNS)/clips || exit 1; done
+	$(WFLWV) evaluate --model dlib68 --dataset $(REAL_DIR)/semi --boxes detector:hog \
+	    $(addprefix --filter ,$(REAL_FILTERS)) --out $(REAL_RUNS)/semi
+	$(PYTHON) -m wflwv.real_clips leaderboards/real_clips \
+	    "Real detectors on unlabelled real clips (GT-free: jitter and lag)" $(REAL_RUNS)/clips
+	$(PYTHON) -m wflwv.real_clips leaderboards/real_clips.semi \
+	    "Real detectors on labelled semi-synthetic clips (annotated stills; GT and GT-free side by side)" \
+	    $(REAL_RUNS)/semi
+
 test: install-dev
 	$(PYTHON) -m pytest -q
 

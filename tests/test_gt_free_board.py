@@ -112,3 +112,19 @@ def test_gt_free_ordering_on_semi_synthetic_clips_with_a_real_detector(tmp_path)
     assert rows.loc["none", "lag_frames"] == 0.0
     causal = rows[rows.index.str.match(r"^(one-euro|kalman|ema)")]
     assert len(causal) == 4 and (causal["lag_frames"] > 0.3).all()      # real faces move: causal filters lag
+
+
+def test_offline_smoothers_and_other_indexes_are_ranked_apart():
+    # an offline zero-lag smoother would dominate `none`; it is ranked among offline filters only,
+    # so a jitter-only winner (one-euro) still never lists above `none`
+    df = _rows(filter_id=["one-euro", "none", "savgol", "kalman"], causal=[True, True, False, True],
+               jitter_d2=[0.41, 2.39, 0.53, 0.78], lag_frames=[3.32, 0.0, 0.0, 0.89],
+               ref_dist=[3.81, 1.29, 0.59, 1.95], index_fingerprint=["a"] * 4)
+    other = _rows(filter_id=["none", "ema"], jitter_d2=[1.0, 0.1], lag_frames=[0.0, 0.5], ref_dist=[0.5, 0.4],
+                  index_fingerprint=["b"] * 2)
+    board = with_pareto(pd.concat([df, other], ignore_index=True))
+    a = board[board["index_fingerprint"] == "a"]
+    assert list(a["filter_id"]) == ["none", "kalman", "one-euro", "savgol"]
+    assert a["pareto_rank"].tolist() == [0, 0, 0, 0]
+    b = board[board["index_fingerprint"] == "b"]
+    assert list(b["filter_id"]) == ["ema", "none"]     # closer to the reference and on the front: above none

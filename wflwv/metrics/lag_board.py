@@ -1,10 +1,12 @@
 """The GT-free leaderboard section: a Pareto view of jitter against lag (docs/gt_free_protocol.md §4).
 
-Rows of one board (dataset, subset, model) are filters of the same detector. Each gets its rank
-in non-dominated sorting on (``jitter_d2``, ``|lag_frames|``) — 0 is the front — and rows are
-listed front first, then by ``ref_dist`` (distance to the zero-lag reference). ``none`` has lag
-exactly 0, so a filter can only be listed above it by also being on the front and closer to the
-reference: lower jitter alone never lifts a filter above ``none``.
+Rows compared with each other are the filters of one detector on one index (dataset, subset,
+model, index fingerprint, box source), online (causal, with ``none``) and offline smoothers apart.
+Each gets its rank in non-dominated sorting on (``jitter_d2``, ``|lag_frames|``) — 0 is the front —
+and rows are listed online first, then front first, then by ``ref_dist`` (distance to the zero-lag
+reference). ``none`` has lag exactly 0, so no online filter can push it off the front unless it is
+lag-free too, and within the front it is listed above any filter farther from the reference: lower
+jitter alone never lifts a filter above ``none``.
 """
 
 from __future__ import annotations
@@ -16,17 +18,26 @@ import numpy as np
 from wflwv.metrics.lag import pareto_rank
 
 
+GROUP = ("dataset", "subset", "model", "index_fingerprint", "box_source")
+
+
 def with_pareto(df):
-    """``df`` plus a ``pareto_rank`` column (per dataset/subset/model) and sorted as the board shows it."""
+    """``df`` plus a ``pareto_rank`` column (per detector, index and causality) sorted as the board shows it."""
     import pandas as pd
 
+    df = df.assign(_online=df["causal"].map(lambda v: str(v).lower() == "true").astype(bool))
+    keys = [c for c in GROUP if c in df.columns]
     parts = []
-    for _, g in df.groupby(["dataset", "subset", "model"], sort=True):
-        g = g.copy()
-        g["pareto_rank"] = pareto_rank(g["jitter_d2"].astype(float), g["lag_frames"].astype(float))
-        g["_r"] = np.where(g["pareto_rank"] < 0, np.iinfo(np.int64).max, g["pareto_rank"])
-        parts.append(g.sort_values(["_r", "ref_dist"], kind="stable").drop(columns="_r"))
-    return pd.concat(parts) if parts else df.assign(pareto_rank=pd.Series(dtype=np.int64))
+    for _, g in df.groupby([df[k].astype(str) for k in keys], sort=True):
+        for online in (True, False):
+            h = g[g["_online"] == online].copy()
+            if h.empty:
+                continue
+            h["pareto_rank"] = pareto_rank(h["jitter_d2"].astype(float), h["lag_frames"].astype(float))
+            h["_r"] = np.where(h["pareto_rank"] < 0, np.iinfo(np.int64).max, h["pareto_rank"])
+            parts.append(h.sort_values(["_r", "ref_dist"], kind="stable").drop(columns="_r"))
+    out = pd.concat(parts) if parts else df.assign(pareto_rank=pd.Series(dtype=np.int64))
+    return out.drop(columns="_online")
 
 
 def _fmt(v, spec: str) -> str:
