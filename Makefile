@@ -60,11 +60,10 @@ REAL_RUNS ?= runs/real
 REAL_FILTERS := none one-euro kalman ema:alpha=0.5 savgol
 real-clips:
 	$(WFLWV) build ytc --root $(REALDATA)/videos/ytc_clm --out $(REAL_DIR)/ytc
-	$(WFLWV) build clips --root $(REALDATA)/videos/misc --out $(REAL_DIR)/misc
-	$(WFLWV) build clips --root $(REALDATA)/videos/clm_webcam --out $(REAL_DIR)/clm_webcam
+	$(WFLWV) build clips --root $(REALDATA)/videos --out $(REAL_DIR)/clips
 	$(WFLWV) build synthetic --from-images $(REALDATA)/images_annotated/helen_300w_dxy --videos 8 --frames 60 \
 	    --seed 0 --out $(REAL_DIR)/semi
-	for d in ytc misc clm_webcam; do \
+	for d in ytc clips; do \
 	    $(WFLWV) evaluate --model dlib68 --dataset $(REAL_DIR)/$$d $(addprefix --filter ,$(REAL_FILTERS)) \
 	        --out $(REAL_RUNS)/clips || exit 1; done
 	$(WFLWV) evaluate --model dlib68 --dataset $(REAL_DIR)/semi --boxes detector:hog \
