@@ -104,3 +104,26 @@ def test_bad_requests_name_the_fix(noisy_run, tmp_path):
     assert r.exit_code != 0 and "not in index" in r.output
     r = CliRunner().invoke(main, ["render", str(idx.path), "--mp4", str(tmp_path / "a.mp4")])
     assert r.exit_code != 0 and "RUN_DIR" in r.output
+
+
+def test_gt_free_run_draws_raw_and_filtered_without_gt(tmp_path):
+    """An unlabelled index (boxes only): predictions are drawn, and no GT is invented."""
+    pytest.importorskip("dlib", reason="dlib68 needs the [dlib] extra")
+    from harness_factory import make_index
+    from wflwv.harness.evaluate import EvalConfig, evaluate
+    from wflwv.render import load_run_tracks
+
+    idx = make_index(tmp_path / "u", {"all": [20]}, labelled=False)
+    s = evaluate(EvalConfig(model="dlib68", dataset=str(idx), filters=("none", "kalman"), out=str(tmp_path / "runs"),
+                            progress=False))
+    run = tmp_path / "runs" / s["run"]["dir"]
+    res = CliRunner().invoke(main, ["render", str(run), "--video=all_00", "--frames", "5,15",
+                                    "--out", str(tmp_path / "u.png")])
+    assert res.exit_code == 0, res.output
+    assert "(raw + 1 filters)" in res.output
+    t = load_run_tracks(run, "all_00")
+    assert t.gt is None and list(t.filtered) == [s["filters"][1]["id"]]
+    img = cv2.imread(str(tmp_path / "u.png"))[4:4 + 72, 4 + 96 + 4:4 + 96 + 4 + 96]    # tile of frame 15
+    raw = t.raw[15]
+    hits = [_colour_at(img, p) for p in raw if np.isfinite(p).all() and 0 <= p[0] < 95 and 20 <= p[1] < 71]
+    assert hits and np.mean([r > 150 and r - max(g, b) > 60 for b, g, r in hits]) > 0.5

@@ -1,8 +1,9 @@
 """Draw a run's predictions over its video: raw detector output, filtered tracks and the GT.
 
 Library of ``wflwv render RUN_DIR``. The raw landmarks come from the run cache, the filtered ones
-are recomputed from them exactly as scoring does (:func:`wflwv.harness.scoring.apply_filter`,
-fresh filter state per video), the GT from the index when it has one. Frames are decoded with
+are recomputed from them exactly as scoring does (:func:`wflwv.harness.scoring.apply_filter`:
+fresh filter state per video and per segment, the index timestamps), the GT from the index when it
+has one (none on a GT-free index). Frames are decoded with
 :func:`wflwv.io.video.iter_frames`; images are drawn in BGR with OpenCV. Colours (BGR): GT green,
 raw red, filters blue / orange / magenta / cyan in order. A legend sits in the top-left corner.
 """
@@ -66,7 +67,7 @@ def load_run_tracks(run_dir, video_id: str, filters: Optional[Sequence[str]] = N
     import json
 
     from wflwv.filters import create
-    from wflwv.harness.scoring import Ragged, apply_filter
+    from wflwv.harness.scoring import apply_filter, build_ragged
     from wflwv.harness.tune import _load_run
 
     run, index = _load_run(Path(run_dir), index_dir)
@@ -83,9 +84,11 @@ def load_run_tracks(run_dir, video_id: str, filters: Optional[Sequence[str]] = N
         summary = Path(run_dir) / "summary.json"
         specs = [f["id"] for f in json.loads(summary.read_text())["filters"]] if summary.is_file() else ["none"]
         filters = [s for s in specs if s != "none"]
-    times = index.times(video_id)
-    rg = Ragged(video_ids=[video_id], subsets=[""], pred=raw, gt=None, times=times,
-                valid=np.isfinite(raw).all(axis=(1, 2)), offsets=np.array([0, len(raw)]), scheme="", pair=(0, 1))
+    # the same segments (new tracks, cuts, gaps) and timestamps as scoring; points stay unmapped
+    scheme = run.config.get("key_fields", {}).get("landmark_scheme") or "gt"
+    rg = build_ragged(index, [video_id], {video_id: raw}, scheme, exclude_unreliable=False,
+                      tracks=run.load_tracks([video_id]))
+    rg.pred = raw
     out = RunTracks(video_id=video_id, video_path=index.video_path(video_id), n_frames=len(raw), raw=raw,
                     gt=index.landmarks(video_id), fps=float(index.video_row(video_id).get("fps") or 25.0))
     for spec in filters:

@@ -227,7 +227,10 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
                          ctx["decode"], ctx["backend"]), "fr_auc_rule": "simpson1e-4 over scored frames",
                      "nme_aggregation": "macro_video",
                      "timestamp_source": "index time_s; i / fps where unusable (see warnings)",
-                     "gt_free": {"jitter": "D1/D2 per segment over the predicted io distance", "pair": list(rg.pair),
+                     "gt_free": {"jitter": "D1/D2 per segment, % of the predicted landmark-box face size",
+                                 "lag": "delay the filter adds, fitted against the GT (labelled) or a zero-lag "
+                                        "smoothing of the raw detections (docs/gt_free_protocol.md)",
+                                 "pair": list(rg.pair),
                                  "segments": "break at new tracks, scene cuts and frames without a face"}},
         "failures": [{"video_id": v, "reason": r} for v, r in failures.items()],
         "warnings": [{"video_id": v, "warning": w} for v, w in rg.warnings.items()],
