@@ -52,6 +52,27 @@ class ConvBNAct(nn.Module):
             x = self.lab(F.relu(x))
         return x
 
+    @torch.no_grad()
+    def fold_bn(self) -> None:
+        """Fold the eval-mode BatchNorm into the conv (weight scale + bias); BN becomes identity."""
+        if isinstance(self.bn, nn.Identity):
+            return
+        bn, conv = self.bn, self.conv
+        k = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                          groups=conv.groups, bias=True).to(device=conv.weight.device, dtype=conv.weight.dtype)
+        fused.weight.copy_(conv.weight * k.view(-1, 1, 1, 1))
+        fused.bias.copy_(bn.bias - bn.running_mean * k)
+        self.conv, self.bn = fused, nn.Identity()
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """Fold every ConvBNAct's BatchNorm into its conv (inference only; changes the state_dict keys)."""
+    for m in module.modules():
+        if isinstance(m, ConvBNAct):
+            m.fold_bn()
+    return module
+
 
 class LightConv(nn.Module):
     """1×1 ConvBN without activation, then a depthwise k×k ConvBNAct."""

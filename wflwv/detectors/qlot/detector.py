@@ -23,6 +23,7 @@ from wflwv.detectors.checkpoint import WeightsRequired, verify_sha256
 from wflwv.detectors.crops import qlot_cut, to_frame
 from wflwv.detectors.family_utils import resolve_device, resolve_dtype
 from wflwv.detectors.qlot import config as C
+from wflwv.detectors.qlot.backbone import fold_batchnorm
 from wflwv.detectors.qlot.loading import check_weights, pick_queries, read_checkpoint
 from wflwv.detectors.qlot.model import QLOT, Prediction, expected_shapes
 
@@ -44,7 +45,8 @@ class QlotDetector(Detector):
     def __init__(self, cfg: DetectorCfg, net: QLOT, queries: torch.Tensor, device, dtype,
                  crop: str = "track", iters_first: int = C.ITERS_FIRST, iters_next: int = C.ITERS_NEXT):
         super().__init__(cfg)
-        self.net = net.to(device=device, dtype=dtype).eval()
+        # BN folded after the dtype cast (exact up to rounding; the parity tests run this network)
+        self.net = fold_batchnorm(net.to(device=device, dtype=dtype).eval())
         self.device, self.dtype = device, dtype
         self.queries = queries.to(device=device, dtype=dtype)
         self.crop_mode, self.iters_first, self.iters_next = crop, iters_first, iters_next
