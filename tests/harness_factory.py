@@ -41,6 +41,12 @@ def track(T: int, seed: int, n: int = 98, size: float = 40.0, centre=(48.0, 36.0
     return base * scale + np.asarray(centre) + shift
 
 
+def _sample(path: Path) -> str:
+    from wflwv.io.identity import sample_digest
+
+    return sample_digest(path)
+
+
 def _write_video(path: Path, T: int, w: int = 96, h: int = 72, fps: float = 25.0) -> None:
     import cv2
 
@@ -57,7 +63,8 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
                unreliable: Optional[Dict[str, List[int]]] = None, builder_version: str = "test-1",
                index_format: int = 1, tracks: Optional[Dict[str, List[np.ndarray]]] = None,
                boxes: bool = True, labelled: bool = True,
-               times: Optional[Dict[str, np.ndarray]] = None) -> Path:
+               times: Optional[Dict[str, np.ndarray]] = None,
+               seal: bool = True) -> Path:
     """Write a tiny index under ``root/index`` (media under ``root/media``); returns the index dir.
 
     ``tracks`` (subset -> list of ``[T, n, 2]`` arrays) replaces the generated landmarks;
@@ -85,6 +92,7 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
             data = (media / rel).read_bytes() if write_videos else b""
             vrows.append({"video_id": vid, "subset": subset, "path": rel, "n_frames": T, "fps": fps,
                           "width": 96, "height": 72, "sha256": hashlib.sha256(data).hexdigest(),
+                          "sample_sha256": _sample(media / rel) if write_videos else "",
                           "size_bytes": len(data), "mtime_ns": 0, "status": "ok", "has_gt": labelled})
             lm = (tracks[subset][j] if tracks is not None else track(T, seed=k, n=n)).astype(np.float32)
             lo, hi = lm.min(1), lm.max(1)
@@ -120,5 +128,9 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
             "coord_base": 0, "fingerprint": hashlib.sha256(json.dumps(lengths).encode()).hexdigest(),
             "n_videos": len(vrows), "n_frames": len(frows["video_id"]),
             "subsets": {s: len(v) for s, v in lengths.items()}}
+    if seal:
+        from wflwv.datasets.integrity import seal as seal_info
+
+        info = seal_info(out, info)
     (out / "dataset_info.json").write_text(json.dumps(info, indent=2))
     return out

@@ -192,14 +192,24 @@ def test_killed_run_resumes_and_matches_a_full_run(tiny, tmp_path, monkeypatch):
 
 
 def test_rebuilt_index_or_edited_config_is_refused(tmp_path):
+    from wflwv.datasets.integrity import IndexChanged
+
     idx = make_index(tmp_path, {"easy": [5, 6]}, write_videos=False)
     s = evaluate(_cfg(idx, tmp_path / "runs", decode="never"))
     run = tmp_path / "runs" / s["run"]["dir"]
-    # same fingerprint, different content: the index was rebuilt
+    # same fingerprint, different bytes: refused before anything runs, naming the file
     t = pq.read_table(idx / "frames.parquet")
     pq.write_table(t.slice(0, t.num_rows), idx / "frames.parquet", compression="gzip")
-    with pytest.raises(RunDirError, match="index was rebuilt"):
+    with pytest.raises(IndexChanged, match="frames.parquet changed since the index was built"):
         evaluate(_cfg(idx, tmp_path / "runs", decode="never"))
+    # a rebuilt (re-sealed) index with other content gets another run key: the cache is never reused
+    from wflwv.datasets.integrity import seal
+
+    info = json.loads((idx / "dataset_info.json").read_text())
+    (idx / "dataset_info.json").write_text(json.dumps(seal(idx, info)))
+    s2 = evaluate(_cfg(idx, tmp_path / "runs", decode="never"))
+    assert s2["run"]["dir"] != s["run"]["dir"] and s2["counts"]["n_videos_detected_now"] == 2
+    run = tmp_path / "runs" / s2["run"]["dir"]
     cfg = json.loads((run / "config.json").read_text())
     cfg["key_fields"]["box_source"] = "gt"
     (run / "config.json").write_text(json.dumps(cfg))

@@ -7,6 +7,8 @@ invoked, so ``wflwv ls`` and ``wflwv build`` never import torch.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Dict, List, Optional
 
 import click
@@ -58,6 +60,18 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr)
 
+    def invoke(self, ctx: click.Context):
+        """Run the sub-command; environment faults end in one line naming the path (exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:  # noqa: BLE001 — classified below, anything else propagates
+            message = _user_error(exc)
+            if message is None or (ctx.obj or {}).get("debug"):
+                raise
+            raise click.ClickException(message + "  (run with --debug for the traceback)") from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module.
         rows = [(name, _HELP.get(name, "")) for name in self.list_commands(ctx)]
@@ -73,9 +87,32 @@ def _unavailable(name: str, why: str) -> click.Command:
     return _cmd
 
 
+def _user_error(exc: BaseException) -> Optional[str]:
+    """One line for an error caused by the user's files or environment; None for a bug."""
+    from wflwv.io.errors import UnreadableFile, describe_os_error
+
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    if isinstance(exc, (UnreadableFile, MemoryError)):
+        return str(exc) or "out of memory: use --limit or a machine with more memory"
+    for mod, name in _USER_ERRORS:
+        cls = getattr(sys.modules.get(mod), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return str(exc)
+    return None
+
+
+# error classes whose messages already name the file and the fix (checked only if imported)
+_USER_ERRORS = (("wflwv.datasets.index", "IndexError_"), ("wflwv.harness.cache", "RunDirError"),
+                ("wflwv.harness.runlock", "RunLocked"), ("wflwv.detectors.checkpoint", "CheckpointError"),
+                ("wflwv.io.video", "VideoError"), ("wflwv.datasets.report", "BuildError"))
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="wflwv")
-def main() -> None:
+@click.option("--debug", is_flag=True, default=False, help="show the full traceback of any error")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """wflwv: how accurate (NME) and how stable (NMF) is a landmark detector on video?
 
     \b
@@ -84,3 +121,4 @@ def main() -> None:
       wflwv evaluate --model noisy --dataset build/demo --filter none --filter one-euro
       wflwv leaderboard runs/ --out leaderboards/demo
     """
+    ctx.obj = {"debug": bool(debug or os.environ.get("WFLWV_DEBUG") == "1")}

@@ -95,7 +95,7 @@ def _run_one(model, executor, kw) -> None:
     cfg = EvalConfig(model=model, executor=executor, **kw)
     try:
         summary = run_eval(cfg)
-    except (ValueError, KeyError, FileNotFoundError, NotImplementedError, ImportError, RuntimeError) as exc:
+    except (ValueError, KeyError, NotImplementedError, ImportError, RuntimeError) as exc:
         raise click.ClickException(f"{model}: {exc}") from None
     _print(summary, kw["out"])
 

@@ -22,6 +22,7 @@ import numpy as np
 from wflwv.datasets import checks
 from wflwv.datasets.report import BuildError, Problem, Report, VideoFailed
 from wflwv.io.atomic import sha256_file
+from wflwv.io.identity import sample_digest
 
 log = logging.getLogger(__name__)
 VERIFY_MODES = ("full", "sample", "none")
@@ -174,6 +175,7 @@ class DatasetBuilder:
             st = item.path.stat()
             rec["size_bytes"], rec["mtime_ns"] = int(st.st_size), int(st.st_mtime_ns)
             rec["sha256"] = sha256_file(item.path)
+            rec["sample_sha256"] = sample_digest(item.path)
             ann = self.load_annotations(item)
             rec["ann"] = ann
             rec["scan"] = self._scan(item, rec, previous, worker)

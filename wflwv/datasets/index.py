@@ -63,6 +63,11 @@ class Index:
         return str(self.info["fingerprint"])
 
     @property
+    def content_sha(self) -> str:
+        """``index_content_sha``: SHA-256 of the index content recorded at build (see integrity)."""
+        return str(self.info.get("index_content_sha", ""))
+
+    @property
     def landmark_scheme(self) -> Optional[str]:
         """``"wflw98"``, ``"ibug68"``, or None for unlabelled datasets."""
         return self.info.get("landmark_scheme")
@@ -258,14 +263,27 @@ def _read_fixed(pf, name: str, n: int):
     return out, valid
 
 
-def load_index(path) -> Index:
-    """Open the index in folder ``path``; raise :class:`IndexError_` with the fix when unusable."""
+def load_index(path, verify: bool = True) -> Index:
+    """Open the index in folder ``path``; raise :class:`IndexError_` with the fix when unusable.
+
+    With ``verify`` (the default) every content file is checked against the SHA-256 recorded at
+    build; a changed, truncated or unsealed index raises
+    :class:`~wflwv.datasets.integrity.IndexChanged` naming the file and the fix.
+    """
+    from wflwv.datasets import integrity
+
     path = Path(path)
     info_path = path / "dataset_info.json"
     if not info_path.is_file():
         raise IndexError_(f"{path} is not a wflwv index (no dataset_info.json); build one with "
                           f"`wflwv build <dataset> --root ... --out {path}`")
-    info = json.loads(info_path.read_text())
+    try:
+        info = json.loads(info_path.read_text())
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"index file {info_path} is not valid JSON ({exc}); the index is damaged: "
+                          f"rebuild it with `wflwv build <dataset> --root ... --out {path}`") from None
     fmt = int(info.get("index_format", 0))
     if fmt > INDEX_FORMAT:
         raise IndexError_(f"index {path} has format {fmt}, newer than this wflwv reads "
@@ -273,4 +291,6 @@ def load_index(path) -> Index:
     for name in ("videos.parquet", "frames.parquet"):
         if not (path / name).is_file():
             raise IndexError_(f"index {path} is incomplete: {name} is missing; rebuild it")
+    if verify:
+        integrity.verify(path, info)
     return Index(path=path, info=info)

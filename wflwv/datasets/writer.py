@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from wflwv.datasets import integrity
 from wflwv.datasets.index import INDEX_FORMAT
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
 
@@ -95,7 +96,8 @@ def videos_table(builder, records: List[Dict[str, Any]]):
             "n_frames_container": (scan or {}).get("n_frames_container"),
             "fps": float((scan or {}).get("fps") or np.nan),
             "width": (scan or {}).get("width"), "height": (scan or {}).get("height"),
-            "sha256": r.get("sha256", ""), "size_bytes": r.get("size_bytes"), "mtime_ns": r.get("mtime_ns"),
+            "sha256": r.get("sha256", ""), "sample_sha256": r.get("sample_sha256", ""),
+            "size_bytes": r.get("size_bytes"),
             "status": r["status"], "has_gt": bool(builder.has_gt and ann is not None
                                                   and ann.landmarks is not None),
             "decode_backend": (scan or {}).get("backend", ""),
@@ -110,7 +112,7 @@ def videos_table(builder, records: List[Dict[str, Any]]):
             row["source"] = str(source)      # per-video provenance (archive, synthetic, ...)
         rows.append(row)
     df = pd.DataFrame(rows)
-    for col in ("n_decoded", "n_frames_container", "width", "height", "size_bytes", "mtime_ns"):
+    for col in ("n_decoded", "n_frames_container", "width", "height", "size_bytes"):
         if col in df:
             df[col] = df[col].astype("Int64")
     return df
@@ -148,9 +150,33 @@ def write_index(tmp: Path, builder, records: List[Dict[str, Any]], out_dir: Path
         "incremental": dict(builder.stats),
     }
     info.update(builder.info_extra())
+    info = integrity.seal(tmp, info)
+    atomic_write_json(tmp / "file_stats.json", file_stats(records))
     atomic_write_json(tmp / "dataset_info.json", info)
     atomic_write_text(tmp / "README.md", cards.render(builder, info, videos, frames))
     return info
+
+
+def file_stats(records: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The volatile ``file_stats.json``: size and mtime of each video file when it was checked.
+
+    Kept out of the hashed index files (a rewrite of identical videos changes mtimes only); it
+    serves incremental rebuilds and the size+mtime cache of the video identity check.
+    """
+    return {"videos": {r["item"].video_id: {"size_bytes": r.get("size_bytes"), "mtime_ns": r.get("mtime_ns"),
+                                            "sample_sha256": r.get("sample_sha256", "")}
+                       for r in records if r.get("size_bytes") is not None}}
+
+
+def read_file_stats(index_dir: Path) -> Dict[str, Dict[str, Any]]:
+    """``{video_id: {size_bytes, mtime_ns, sample_sha256}}`` from ``file_stats.json`` ({} if absent/unreadable)."""
+    import json
+
+    try:
+        data = json.loads((Path(index_dir) / "file_stats.json").read_text())
+        return dict(data.get("videos", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def recorded_root(root: Path, out_dir: Path) -> str:
@@ -189,6 +215,7 @@ def load_previous(out_dir: Path, builder) -> Dict[str, Dict[str, Any]]:
                                columns=["video_id", "frame_index", "time_s", "frame_hash"]).to_pandas()
     except (OSError, ValueError, KeyError):
         return {}  # unreadable old index: rebuild everything
+    stats = read_file_stats(out_dir)
     videos = videos[(videos["status"] == "ok") & videos["n_decoded"].notna()]
     by_video = {str(k): g for k, g in frames.groupby("video_id", sort=False)}
     out: Dict[str, Dict[str, Any]] = {}
@@ -198,7 +225,9 @@ def load_previous(out_dir: Path, builder) -> Dict[str, Dict[str, Any]]:
             continue
         g = g.sort_values("frame_index")
         out[str(row.video_id)] = {
-            "size_bytes": int(row.size_bytes), "mtime_ns": int(row.mtime_ns), "sha256": row.sha256,
+            "size_bytes": int(row.size_bytes), "sha256": row.sha256,
+            "mtime_ns": (stats.get(str(row.video_id)) or {}).get("mtime_ns",
+                                                                getattr(row, "mtime_ns", None)),
             "backend": row.decode_backend, "verify_decode": row.verify_decode,
             "scan": {"n_frames": int(row.n_decoded), "width": int(row.width), "height": int(row.height),
                      "fps": float(row.fps), "n_frames_container": int(row.n_frames_container),

@@ -51,6 +51,7 @@ def safe_load(path: str | os.PathLike, allowed_globals: Iterable[Any] = ()) -> A
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    check_format(path)
     try:
         with torch.serialization.safe_globals(list(allowed_globals)):
             return torch.load(str(path), map_location="cpu", weights_only=True)
@@ -62,6 +63,44 @@ def safe_load(path: str | os.PathLike, allowed_globals: Iterable[Any] = ()) -> A
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {path} cannot be read ({_first_line(exc)}); the file is "
                               f"truncated or not a PyTorch checkpoint: download it again.") from None
+
+
+def check_format(path: str | os.PathLike) -> None:
+    """Raise unless ``path`` starts like a PyTorch checkpoint (``torch.save`` zip or legacy pickle)."""
+    import zipfile
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if zipfile.is_zipfile(path):
+        return
+    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:   # pickle protocol 2..5 (legacy torch.save)
+        return
+    raise CheckpointError(f"{path} is not a PyTorch checkpoint (neither a torch.save zip archive nor a "
+                          f"pickle; {path.stat().st_size} bytes): pass the .pth / .pth.tar file of the "
+                          f"release with --weights")
+
+
+def check_pin(path: str | os.PathLike, pinned: Optional[str]) -> Optional[str]:
+    """Verify ``path`` against a user-pinned SHA-256 (``--weights-sha256``); returns the digest or None."""
+    if pinned is None:
+        return None
+    pinned = pinned.strip().lower()
+    if len(pinned) != 64 or any(c not in "0123456789abcdef" for c in pinned):
+        raise CheckpointError(f"--weights-sha256 {pinned!r} is not a 64-digit hex SHA-256")
+    return verify_sha256(path, pinned, what="checkpoint (--weights-sha256)")
+
+
+def weights_verified(published: Optional[str], weights: Optional[str], pinned: Optional[str]) -> bool:
+    """Whether the weights a run used are checked against a known SHA-256.
+
+    True when the detector loads no checkpoint of the user's, when the release publishes a SHA-256
+    (checked at load) or when the user pinned one with ``--weights-sha256`` (checked by
+    :func:`check_pin`); False for a user checkpoint of a release without a published hash.
+    """
+    if pinned is not None or published is not None:
+        return True
+    return weights is None
 
 
 def _first_line(exc: BaseException) -> str:

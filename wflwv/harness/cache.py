@@ -28,16 +28,26 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
+from wflwv.harness.runlock import RunLock
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet
 
 RUN_FORMAT = 1
-KEY_FIELDS = ("run_format", "dataset", "index_fingerprint", "detector", "detector_options",
+KEY_FIELDS = ("run_format", "dataset", "index_fingerprint", "index_content_sha", "detector", "detector_options",
               "weights_sha256", "crop_protocol", "box_source", "landmark_scheme", "device_type",
               "dtype")
 
 
 class RunDirError(ValueError):
     """A run directory that is inconsistent with its key or with the index being evaluated."""
+
+
+class CorruptShard(RunDirError):
+    """A cached shard that cannot be read; it has been removed and will be predicted again."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def cache_key(fields: Dict[str, Any]) -> str:
@@ -59,13 +69,15 @@ def run_name(fields: Dict[str, Any]) -> str:
 
 
 def index_sha(index_dir: Path) -> str:
-    """SHA-256 over ``videos.parquet`` and ``frames.parquet`` of an index (detects rebuilds)."""
-    h = hashlib.sha256()
-    for name in ("videos.parquet", "frames.parquet"):
-        with open(Path(index_dir) / name, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
+    """The ``index_content_sha`` recorded in an index's ``dataset_info.json``.
+
+    Content only (see :mod:`wflwv.datasets.integrity`): a rebuild of the same release with the
+    same seed gives the same value. Callers open the index with ``load_index`` first, which checks
+    the files against it.
+    """
+    from wflwv.datasets.index import load_index
+
+    return load_index(index_dir, verify=False).content_sha
 
 
 def shard_file_name(video_id: str) -> str:
@@ -146,9 +158,16 @@ def read_predictions(path: Path) -> Dict[str, np.ndarray]:
 class RunDir:
     """One run directory: open (checking it) or create, commit videos, read the cache."""
 
-    def __init__(self, path: Path, config: Dict[str, Any]):
+    def __init__(self, path: Path, config: Dict[str, Any], lock: "RunLock | None" = None):
         self.path = Path(path)
         self.config = config
+        self.lock = lock
+
+    def close(self) -> None:
+        """Release the writer lock (also released when the process ends)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     @property
     def key(self) -> str:
@@ -165,8 +184,19 @@ class RunDir:
         key = cache_key(fields)
         path = Path(runs_dir) / run_name(fields)
         cfg_path = path / "config.json"
+        lock = RunLock.acquire(path)      # one writer per run directory (waits, then refuses)
+        try:
+            return cls._open_locked(path, cfg_path, key, fields, extra, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, path: Path, cfg_path: Path, key: str, fields: Dict[str, Any],
+                     extra: Dict[str, Any], lock: RunLock) -> "RunDir":
         if cfg_path.is_file():
             run = cls.load(path)
+            run.lock = lock
             stored = run.config
             if stored.get("key") != key:
                 raise RunDirError(f"run directory {path} was recorded for another configuration "
@@ -181,9 +211,9 @@ class RunDir:
             return run
         config = {"run_format": RUN_FORMAT, "key": key, "key_fields": {k: fields[k] for k in KEY_FIELDS}}
         config.update(extra)
-        atomic_write_json(cfg_path, config)
         (path / "shards").mkdir(parents=True, exist_ok=True)
-        return cls(path, config)
+        atomic_write_json(cfg_path, config)
+        return cls(path, config, lock)
 
     @classmethod
     def load(cls, path) -> "RunDir":
@@ -192,7 +222,13 @@ class RunDir:
         cfg_path = path / "config.json"
         if not cfg_path.is_file():
             raise RunDirError(f"{path} is not a wflwv run directory (no config.json)")
-        config = json.loads(cfg_path.read_text())
+        try:
+            config = json.loads(cfg_path.read_text())
+            if not isinstance(config, dict):
+                raise ValueError("not a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"run file {cfg_path} is not valid JSON ({exc}); the run directory is damaged: "
+                              f"delete {path} and re-run `wflwv evaluate`") from None
         fmt = int(config.get("run_format", 0))
         if fmt > RUN_FORMAT:
             raise RunDirError(f"run {path} has format {fmt}, newer than this wflwv reads ({RUN_FORMAT}); "
@@ -210,8 +246,69 @@ class RunDir:
         return self.path / "shards" / shard_file_name(video_id)
 
     def done(self, video_ids: Iterable[str]) -> List[str]:
-        """The subset of ``video_ids`` whose predictions are committed."""
-        return [v for v in video_ids if self.shard_path(v).is_file()]
+        """The subset of ``video_ids`` whose predictions are committed and readable.
+
+        A shard whose Parquet footer cannot be read (truncated or damaged on disk) is reported on
+        stderr and removed, so the video is predicted again instead of blocking every rerun.
+        """
+        out = []
+        for v in video_ids:
+            p = self.shard_path(v)
+            if p.is_file() and self._shard_ok(p):
+                out.append(v)
+        return out
+
+    def _shard_ok(self, p: Path) -> bool:
+        import sys
+
+        import pyarrow.parquet as pq
+
+        try:
+            pq.read_metadata(p)
+            return True
+        except (OSError, ValueError) as exc:
+            self.drop_shard(p, exc)
+            print(f"wflwv: cached shard {p} is corrupt ({_first_line(exc)}); removed, its video will be "
+                  f"predicted again", file=sys.stderr)
+            return False
+
+    def drop_shard(self, p: Path, exc: BaseException) -> None:
+        """Remove a damaged shard file (best effort)."""
+        import contextlib
+        import os
+
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+
+    def _read_shard(self, p: Path, v: str) -> Dict[str, np.ndarray]:
+        try:
+            return read_predictions(p)
+        except (OSError, ValueError) as exc:
+            self.drop_shard(p, exc)
+            raise CorruptShard(f"cached shard {p} of video {v!r} is corrupt ({_first_line(exc)}); it was removed: "
+                               f"run the same command again to predict that video anew") from None
+
+    # ---- filter sets ------------------------------------------------------------------------------
+    def filter_specs(self) -> List[str]:
+        """Filter specs scored by earlier evaluate calls of this run (``filters.json``), oldest first."""
+        p = self.path / "filters.json"
+        if not p.is_file():
+            return []
+        try:
+            data = json.loads(p.read_text())
+            return [str(s) for s in data["specs"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RunDirError(f"run file {p} is not valid ({exc}); delete it (the run's filters are then "
+                              f"only those of this call)") from None
+
+    def record_filter_specs(self, specs: Iterable[str]) -> List[str]:
+        """Union of the recorded specs and ``specs`` (order kept), written to ``filters.json``."""
+        merged: List[str] = []
+        for s in [*self.filter_specs(), *specs]:
+            if s not in merged:
+                merged.append(s)
+        atomic_write_json(self.path / "filters.json", {"specs": merged})
+        return merged
 
     def commit_video(self, video_id: str, frame_index: np.ndarray, landmarks: np.ndarray,
                      track: Any = None) -> None:
@@ -254,7 +351,7 @@ class RunDir:
             p = self.shard_path(v)
             if not p.is_file():
                 raise RunDirError(f"video {v!r} has no cached predictions in {self.path}; run `wflwv evaluate`")
-            got = read_predictions(p)
+            got = self._read_shard(p, v)
             if list(got) != [v]:
                 raise RunDirError(f"shard {p} holds {list(got)} instead of video {v!r}; delete it and re-run")
             out[v] = got[v]
@@ -288,7 +385,13 @@ class RunDir:
         rows, writer = 0, None
         try:
             for v in order:
-                table = pq.read_table(self.shard_path(v))
+                try:
+                    table = pq.read_table(self.shard_path(v))
+                except (OSError, ValueError) as exc:
+                    self.drop_shard(self.shard_path(v), exc)
+                    raise CorruptShard(f"cached shard {self.shard_path(v)} of video {v!r} is corrupt "
+                                       f"({_first_line(exc)}); it was removed: run the same command again "
+                                       f"to predict that video anew") from None
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 elif not table.schema.equals(writer.schema):

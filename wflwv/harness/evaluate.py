@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from wflwv.harness.cache import RUN_FORMAT, RunDir, index_sha
+from wflwv.harness.cache import RUN_FORMAT, RunDir
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
 from wflwv.harness.scoring import filter_info  # noqa: F401 (re-exported)
 from wflwv.harness.shard import ShardSpec, get_detector, get_index, run_shard
@@ -133,6 +133,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         exclude = index.any_unreliable
     fields = {
         "run_format": RUN_FORMAT, "dataset": index.dataset, "index_fingerprint": index.fingerprint,
+        "index_content_sha": index.content_sha,   # a changed index never reuses a cache
         "detector": model, "detector_options": dict(sorted(dcfg.options.items() or options.items())),
         "weights_sha256": _weights_sha(dcfg, cfg.weights), "crop_protocol": dcfg.crop_protocol,
         "box_source": box_source, "landmark_scheme": dcfg.landmark_scheme,
@@ -140,7 +141,7 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         "device_type": "none" if dcfg.needs_gt else device_type(cfg.device),
         "dtype": "none" if dcfg.needs_gt else cfg.dtype,
     }
-    extra = {"index_sha": index_sha(index.path), "simulated": bool(dcfg.simulated),
+    extra = {"index_sha": index.content_sha, "simulated": bool(dcfg.simulated),
              "detector_cfg": _detector_dict(dcfg)}
     run = RunDir.open(cfg.out, fields, {"index_sha": extra["index_sha"]})
     timings["resolve_s"] = time.perf_counter() - t0
