@@ -13,6 +13,9 @@ import click
 @click.option("--filter", "filters", multiple=True, default=("none",), show_default=True,
               help="filter spec, repeatable: none, one-euro:min_cutoff=1.0,beta=0.05, kalman, ...")
 @click.option("--weights", default=None, help="checkpoint file (only with a single --model)")
+@click.option("--weights-sha256", "weights_sha256", default=None, metavar="HEX",
+              help="pin the SHA-256 of --weights (releases without a published hash are otherwise "
+                   "reported weights_verified=false)")
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="inference precision (part of the cache key); reduced-precision "
@@ -43,7 +46,7 @@ import click
               help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
-def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, metrics, limit, batch_size, jobs,
+def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, out, boxes, metrics, limit, batch_size, jobs,
              executor_name, ray_address, gpus_per_worker, decode, backend, exclude_unreliable, seed, progress) -> None:
     """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
 
@@ -83,7 +86,8 @@ def evaluate(models, dataset, filters, weights, device, dtype, out, boxes, metri
     with executor:
         for model in models:
             _run_one(model, executor, dict(
-                dataset=dataset, filters=filters, out=out, weights=weights, device=device, dtype=dtype,
+                dataset=dataset, filters=filters, out=out, weights=weights, weights_sha256=weights_sha256,
+                device=device, dtype=dtype,
                 boxes=boxes, metrics=metrics or None, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
                 backend=backend, exclude_unreliable=exclude_unreliable, seed=seed, progress=progress))
 

@@ -37,7 +37,7 @@ def tune_filter(run_dir, filter_name, grid, tune_subset, apply_subset, max_nme_r
     try:
         preset = tune(run_dir, filter_name, tune_subset, apply_subset, parse_grid(grid) or None, max_nme_ratio,
                       out, index_dir, progress=progress)
-    except (ValueError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, KeyError) as exc:
         raise click.ClickException(str(exc)) from None
     table = preset["table"]
     base = preset["unfiltered_on_tuning_split"]

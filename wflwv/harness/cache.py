@@ -213,7 +213,50 @@ class RunDir:
         config.update(extra)
         (path / "shards").mkdir(parents=True, exist_ok=True)
         atomic_write_json(cfg_path, config)
-        return cls(path, config, lock)
+        run = cls(path, config, lock)
+        run.fresh = True
+        return run
+
+    fresh = False   # created by this process (removed again by :meth:`abandon` if nothing was committed)
+
+    def abandon(self) -> None:
+        """After a failed call: remove a run directory this process created if no video was committed."""
+        import shutil
+
+        shards = self.path / "shards"
+        if self.fresh and not any(shards.glob("*.parquet")):
+            self.close()
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            self.close()
+
+    def merged_filters(self, filters: List[Any], specs: Iterable[str]) -> List[Any]:
+        """Filters of earlier calls of this run (``filters.json``) plus ``filters``, each id once.
+
+        Scores of every filter set asked for on this run directory are written together, so a
+        second ``evaluate`` with another ``--filter`` set never drops the first one's rows.
+        """
+        import sys
+
+        from wflwv.filters import create
+
+        out, have = [], set()
+        for spec in self.filter_specs():
+            try:
+                f = create(spec)
+            except (KeyError, ValueError) as exc:
+                print(f"wflwv: filter {spec!r} recorded in {self.path / 'filters.json'} is no longer known "
+                      f"({exc}); its scores are dropped from this run", file=sys.stderr)
+                continue
+            if f.id not in have:
+                out.append(f)
+                have.add(f.id)
+        for f in filters:
+            if f.id not in have:
+                out.append(f)
+                have.add(f.id)
+        self.record_filter_specs(specs)
+        return out
 
     @classmethod
     def load(cls, path) -> "RunDir":

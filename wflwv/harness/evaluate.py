@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from wflwv.detectors.checkpoint import check_pin, weights_verified
 from wflwv.harness.cache import RUN_FORMAT, RunDir
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
 from wflwv.harness.scoring import filter_info  # noqa: F401 (re-exported)
@@ -29,6 +30,7 @@ class EvalConfig:
     filters: Sequence[str] = ("none",)
     out: str = "runs"
     weights: Optional[str] = None
+    weights_sha256: Optional[str] = None   # user pin of --weights (releases without a published hash)
     device: str = "cpu"
     dtype: str = "float32"             # float32 | float64 | bfloat16 (detectors that support it)
     boxes: Optional[str] = None        # None: dataset boxes if the index has them, else detector:hog
@@ -102,7 +104,24 @@ def _detector_dict(cfg) -> Dict[str, Any]:
 
 
 def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
-    """Run one model over an index and write its run directory; returns the summary dict."""
+    """Run one model over an index and write its run directory; returns the summary dict.
+
+    A failed call leaves no half-made run directory: one it created without committing any video
+    is removed again (issue 12); the writer lock is released either way.
+    """
+    opened: List[RunDir] = []
+    try:
+        return _evaluate(cfg, opened)
+    except BaseException:
+        for run in opened:
+            run.abandon()
+        raise
+    finally:
+        for run in opened:
+            run.close()
+
+
+def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
     from wflwv.boxes import create_box_source, default_box_source
     from wflwv.detectors import parse_options
     from wflwv.detectors.device import device_type
@@ -120,6 +139,10 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
     source = create_box_source(cfg.boxes or default_box_source(index))
     box_source = source.spec
     model, options = parse_options(cfg.model)
+    if cfg.weights_sha256 is not None:
+        if cfg.weights is None:
+            raise ValueError("--weights-sha256 pins the file given with --weights; pass --weights too")
+        check_pin(cfg.weights, cfg.weights_sha256)
     detector = get_detector(model, options, cfg.weights, cfg.device, cfg.dtype)
     dcfg = detector.cfg
     if cfg.decode not in ("auto", "always", "never"):
@@ -142,8 +165,11 @@ def evaluate(cfg: EvalConfig) -> Dict[str, Any]:
         "dtype": "none" if dcfg.needs_gt else cfg.dtype,
     }
     extra = {"index_sha": index.content_sha, "simulated": bool(dcfg.simulated),
-             "detector_cfg": _detector_dict(dcfg)}
+             "detector_cfg": _detector_dict(dcfg),
+             "weights_verified": weights_verified(dcfg.weights_sha256, cfg.weights, cfg.weights_sha256)}
     run = RunDir.open(cfg.out, fields, {"index_sha": extra["index_sha"]})
+    opened.append(run)
+    filters = run.merged_filters(filters, list(cfg.filters) or ["none"])   # earlier filter sets kept
     timings["resolve_s"] = time.perf_counter() - t0
 
     # ---- detect: only videos not yet cached --------------------------------------------------

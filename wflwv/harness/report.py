@@ -202,6 +202,9 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
     timings["metrics_s"] = float(sum(s[4] for s in scored))
     failures = ctx.get("failures", {})
     rows = result_rows(rg, scored, index, ctx["seed"], failures, ctx["fields"]["box_source"])
+    for r in rows:   # provenance of every number (contract columns of issue 12)
+        r["weights_verified"] = bool(ctx["extra"].get("weights_verified", False))
+        r["index_content_sha"] = ctx["extra"]["index_sha"]
     timings["score_s"] = time.perf_counter() - t
     t = time.perf_counter()
     atomic_write_parquet(run.path / "frame_errors.parquet", _frames_table(rg, scored))
@@ -215,7 +218,8 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
         "simulated_label": (dcfg.notes if simulated else None),
         "run": {"dir": run.path.name, "key": run.key, "key_fields": ctx["fields"]},
         "model": {"spec": ctx["model"], "name": ctx["model_name"], "options": ctx["options"],
-                  "cfg": ctx["extra"]["detector_cfg"], "weights_sha256": ctx["fields"]["weights_sha256"]},
+                  "cfg": ctx["extra"]["detector_cfg"], "weights_sha256": ctx["fields"]["weights_sha256"],
+                  "weights_verified": bool(ctx["extra"].get("weights_verified", False))},
         "dataset": {"name": index.dataset, "index_path": str(index.path), "fingerprint": index.fingerprint,
                     "index_sha": ctx["extra"]["index_sha"], "builder_version": index.info.get("builder_version"),
                     "landmark_scheme": index.landmark_scheme, "scored_scheme": rg.scheme,

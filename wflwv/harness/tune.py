@@ -10,7 +10,6 @@ prediction cache: no video and no detector are touched.
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -50,16 +49,18 @@ def pareto_mask(nme: np.ndarray, nmf: np.ndarray) -> np.ndarray:
 
 def _load_run(run_dir: Path, index_dir: Optional[str]):
     from wflwv.datasets.index import load_index
-    from wflwv.harness.cache import RunDir, RunDirError, index_sha
+    from wflwv.harness.cache import RunDir, RunDirError
+
+    from wflwv.harness.verify import load_summary
 
     run = RunDir.load(run_dir)
     summary_path = Path(run_dir) / "summary.json"
     if index_dir is None:
         if not summary_path.is_file():
             raise RunDirError(f"{run_dir} has no summary.json; pass --dataset INDEX_DIR")
-        index_dir = json.loads(summary_path.read_text())["dataset"]["index_path"]
-    index = load_index(index_dir)
-    if index_sha(index.path) != run.config.get("index_sha"):
+        index_dir = load_summary(summary_path)["dataset"]["index_path"]
+    index = load_index(index_dir)      # verifies the index files against their recorded hashes
+    if index.content_sha != run.config.get("index_sha"):
         raise RunDirError(f"index {index.path} is not the one {run_dir} was cached from (index was rebuilt); "
                           f"re-run `wflwv evaluate` first")
     return run, index

@@ -183,6 +183,7 @@ def build(paths: Sequence[str], reference: Optional[bool | str] = True):
     """The leaderboard DataFrame of every run under ``paths`` (plus reference rows if asked)."""
     import pandas as pd
 
+    from wflwv.harness.verify import check_summary_index
     from wflwv.leaderboard.reference import load_reference
 
     rows = []
@@ -191,6 +192,7 @@ def build(paths: Sequence[str], reference: Optional[bool | str] = True):
             summary = json.loads(p.read_text())
         except json.JSONDecodeError as exc:
             raise LeaderboardError(f"{p}: not valid JSON ({exc}); re-run `wflwv evaluate` for that run") from None
+        check_summary_index(summary, p)      # refuses runs of a changed or rebuilt index (issue 12)
         rows.extend(rows_from_summary(summary, p))
     if not rows:
         raise LeaderboardError(f"no run summaries found under {list(paths)}; run `wflwv evaluate` first")
