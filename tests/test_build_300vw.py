@@ -17,7 +17,7 @@ FAST = dict(official_ids=False, progress=False, timeout_s=None)
 
 
 def test_build_with_extra_mat_and_mixed_line_endings(tmp_path):
-    root = make_300vw(tmp_path / "rel", CATS, unreliable={"114": [2, 3, 99]}, lf_ids=["410"])
+    root = make_300vw(tmp_path / "rel", CATS, unreliable={"114": [2, 3]}, lf_ids=["410"])
     idx = Vw300Builder(root, **FAST).build(tmp_path / "idx")
     assert idx.info["coord_base"] == 1 and idx.info["unreliable_source"] == "extra_mat"
     assert idx.info["subsets"]["A"] == {"videos": 1, "frames": 6}
@@ -30,8 +30,11 @@ def test_build_with_extra_mat_and_mixed_line_endings(tmp_path):
     np.testing.assert_allclose(idx.landmarks("410")[2], raw - 1.0, atol=1e-4)  # 0-based in one place
     np.testing.assert_allclose(np.stack(f["landmarks"].to_numpy())[2].reshape(68, 2), raw, atol=1e-4)
     assert idx.videos.set_index("video_id").loc["114", "category"] == "A"
-    rep = (tmp_path / "idx" / "validation.csv").read_text()
-    assert "warning,unreliable,114" in rep and "outside 1..6" in rep
+    # a frame number outside the clip is an error naming the file and the value (issue 12)
+    bad = make_300vw(tmp_path / "bad", CATS, unreliable={"114": [2, 99]})
+    with pytest.raises(BuildError, match=r"extra/114.mat: unreliable frame number 99 is outside.*1\.\.6"):
+        Vw300Builder(bad, **FAST).build(tmp_path / "idx-bad")
+    assert not (tmp_path / "idx-bad").exists()
 
 
 def test_extra_zip_and_user_csv(tmp_path):

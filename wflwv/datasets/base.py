@@ -68,7 +68,7 @@ class DatasetBuilder:
     def __init__(self, root, *, verify_decode: str = "full", on_error: str = "raise",
                  backend: str = "auto", progress: bool = True, timeout_s: Optional[float] = 600.0,
                  outside_tol: float = 0.05, outside_max_frac: float = 0.5, sample_every: int = 25,
-                 video_ids: Optional[List[str]] = None):
+                 video_ids: Optional[List[str]] = None, outside_margin: float = 1.0):
         from wflwv.io.video import resolve_backend
 
         if verify_decode not in VERIFY_MODES:
@@ -84,6 +84,9 @@ class DatasetBuilder:
         self.timeout_s = timeout_s
         self.outside_tol = float(outside_tol)
         self.outside_max_frac = float(outside_max_frac)
+        if not outside_margin >= 0:
+            raise ValueError(f"--landmark-margin must be >= 0 face sizes, got {outside_margin!r}")
+        self.outside_margin = float(outside_margin)
         self.sample_every = int(sample_every)
         self.video_ids = list(video_ids) if video_ids else None
         self.report = Report(on_error)
@@ -225,6 +228,7 @@ class DatasetBuilder:
             self.fail("frame_count", f"{item.rel_path}: {n_dec} frames decode ({scan['backend']}) but "
                       f"the annotations have {ann.n_frames} (container says {scan['n_frames_container']}); "
                       f"the video and its annotations do not belong together", item, file=item.rel_path)
+        self._check_decode(item, ann, rec)
         if ann.landmarks is not None:
             lmk = ann.landmarks
             bad = ~np.isfinite(lmk).all(axis=(1, 2))
@@ -233,6 +237,14 @@ class DatasetBuilder:
                           f"are not finite", item, frame=int(np.argmax(bad)))
             out = checks.outside_distance(lmk - self.coord_base, W, H)
             rec["outside_px"] = out.astype(np.float32)
+            face = checks.face_size(lmk)
+            far = out > self.outside_margin * face
+            if far.any():
+                f = int(np.argmax(out))
+                self.fail("landmarks_outside", f"{item.video_id}: a landmark of frame {f} lies {out[f]:.1f} px outside "
+                          f"the {W}x{H} frame, more than the margin of {self.outside_margin:g} face size(s) "
+                          f"({self.outside_margin * face:.1f} px; {int(far.sum())} such frames). Fix the annotation "
+                          f"file of that frame, or widen --landmark-margin", item, frame=f)
             clearly = out > self.outside_tol * max(W, H)
             if clearly.mean() > self.outside_max_frac:
                 self.fail("landmarks_outside", f"{item.video_id}: landmarks lie clearly outside the "
@@ -250,6 +262,35 @@ class DatasetBuilder:
                 self.fail("bbox", f"{item.video_id}: box of frame {f} {ann.bbox[f].tolist()} is not a sane "
                           f"x1 y1 x2 y2 box inside the {W}x{H} frame ({int(badb.sum())} bad frames)",
                           item, frame=f)
+
+    def _check_decode(self, item: VideoItem, ann: Annotations, rec: Dict[str, Any]) -> None:
+        """Container frame count vs decoded count, and decoder error messages.
+
+        Where per-frame annotations must align with the decoded frames (``ann.n_frames`` known)
+        decoder errors fail the video; elsewhere (unlabelled clips) both are recorded as a warning
+        and in the ``decode_status`` column.
+        """
+        scan = rec["scan"]
+        n_dec, n_box = scan.get("n_frames"), scan.get("n_frames_container")
+        n_msg = int(scan.get("n_decoder_messages") or 0)
+        first = (scan.get("decoder_messages") or [""])[0]
+        status = []
+        if n_dec is not None and n_box and n_box > 0 and n_box != n_dec:
+            status.append("container_count")
+            self.report.warn("container_count", f"{item.rel_path}: the container says {n_box} frames but {n_dec} "
+                             f"decode; only decoded frames are indexed (re-download the file if it was cut short)",
+                             video_id=item.video_id, file=item.rel_path)
+        if n_msg:
+            status.append("decoder_errors")
+            if ann.n_frames is not None:
+                self.fail("decoder_errors", f"{item.rel_path}: the decoder reported {n_msg} error(s) (first: "
+                          f"{first!r}); frames may be damaged where annotations must match them: re-download "
+                          f"or re-extract the file", item, file=item.rel_path)
+            self.report.warn("decoder_errors", f"{item.rel_path}: the decoder reported {n_msg} error(s) (first: "
+                             f"{first!r}); the clip is indexed as decoded (re-download it to be sure)",
+                             video_id=item.video_id, file=item.rel_path)
+        rec["decode_status"] = "+".join(status) or "clean"
+        rec["decoder_message"] = first
 
     def fingerprint(self, records: List[Dict[str, Any]]) -> str:
         """SHA-256 over builder version, options, extra info and each video's file and annotation digests."""

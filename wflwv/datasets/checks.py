@@ -15,6 +15,20 @@ def outside_distance(lmk0: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.max(np.maximum(dx, dy), axis=-1)
 
 
+def face_size(lmk: np.ndarray) -> float:
+    """Robust face size of a video (px): median over frames of the larger 5–95 % landmark extent.
+
+    Percentiles and the median ignore a few wild points, so one landmark at x = -1e6 does not
+    inflate the margin it is checked against (docs/verification.md).
+    """
+    lm = np.asarray(lmk, np.float64)
+    lm = lm[np.isfinite(lm).all(axis=(1, 2))]
+    if not len(lm):
+        return float("nan")
+    lo, hi = np.percentile(lm, 5, axis=1), np.percentile(lm, 95, axis=1)
+    return float(np.median(np.max(hi - lo, axis=1)))
+
+
 def bad_boxes(bbox: np.ndarray, width: int, height: int) -> np.ndarray:
     """Boolean [T]: box non-finite, ``x2 <= x1`` / ``y2 <= y1``, or entirely outside the frame."""
     b = np.asarray(bbox, np.float64)

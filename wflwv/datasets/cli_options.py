@@ -29,6 +29,8 @@ def common_options(fn: Callable) -> Callable:
                      help="per-video decode timeout in seconds (worker process is killed)"),
         click.option("--video-id", "video_ids", multiple=True, metavar="ID",
                      help="only these videos; write as --video-id=<ID> (IDs may start with '-')"),
+        click.option("--landmark-margin", "outside_margin", type=float, default=1.0, show_default=True,
+                     help="landmarks further outside the frame than this many face sizes are errors"),
         click.option("--progress/--no-progress", default=True, help="show a progress bar"),
     ]
     for opt in reversed(opts):
@@ -51,7 +53,8 @@ def make_command(cls, name: str, extra: Callable[[Dict[str, Any]], Dict[str, Any
             builder = cls(root, **kwargs)
             index = builder.build(out)
         except BuildError as exc:
-            raise click.ClickException(f"{name}: {exc}") from None
+            text = str(exc)
+            raise click.ClickException(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
         info = index.info
         click.echo(f"{name}: {info['n_videos']} videos, {info['n_frames']} frames -> {out} "
                    f"({info['n_errors']} errors, {info['n_warnings']} warnings in validation.csv; "

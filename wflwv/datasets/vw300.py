@@ -42,6 +42,7 @@ class Vw300Builder(DatasetBuilder):
         self.allow_partial = bool(allow_partial)
         self.unreliable_source = "none"
         self._unreliable: Dict[str, Set[int]] = {}
+        self._unreliable_src: Dict[str, str] = {}
 
     def layout_hint(self) -> str:
         """Expected release layout."""
@@ -132,8 +133,18 @@ class Vw300Builder(DatasetBuilder):
         if "error" not in mat:
             self.report.error("unreliable_mat", f"{name} has no variable 'error' (has {sorted(k for k in mat if not k.startswith('__'))})",
                               fatal=True, file=name)
-        vals = np.asarray(mat["error"]).ravel()
-        return {int(v) for v in vals if np.isfinite(v)}
+        try:
+            vals = np.asarray(mat["error"], np.float64).ravel()
+        except (TypeError, ValueError):
+            self.report.error("unreliable_mat", f"{name}: variable 'error' is not numeric; restore the file "
+                              f"from the release", fatal=True, file=name)
+        bad = [v for v in vals if not (np.isfinite(v) and float(v).is_integer())]
+        if bad:
+            self.report.error("unreliable_mat", f"{name}: unreliable-frame value {bad[0]!r} is not a whole frame "
+                              f"number ({len(bad)} such values); restore the file from the release",
+                              fatal=True, file=name)
+        self._unreliable_src[Path(name).stem] = name
+        return {int(v) for v in vals}
 
     # ---- per video -----------------------------------------------------------------------------
     def load_annotations(self, item: VideoItem) -> Annotations:
@@ -162,9 +173,10 @@ class Vw300Builder(DatasetBuilder):
             idx = np.array(sorted(flagged), np.int64)
             outside = idx[(idx < 1) | (idx > T)]
             if len(outside):
-                self.report.warn("unreliable", f"{item.video_id}: {len(outside)} unreliable frame numbers are "
-                                 f"outside 1..{T} (e.g. {int(outside[0])})", video_id=item.video_id)
-            idx = idx[(idx >= 1) & (idx <= T)]
+                src = self._unreliable_src.get(item.video_id, str(self.unreliable_csv or "the unreliable list"))
+                self.fail("unreliable_range", f"{src}: unreliable frame number {int(outside[0])} is outside the "
+                          f"clip's frames 1..{T} ({len(outside)} such values); restore the file from the "
+                          f"release or fix the list", item, file=src)
             unrel[idx - 1] = True
         box = np.concatenate([lmk.min(axis=1), lmk.max(axis=1)], axis=1)
         return Annotations(n_frames=T, source_frame=stems, landmarks=lmk, bbox=box, unreliable=unrel,

@@ -103,6 +103,10 @@ def videos_table(builder, records: List[Dict[str, Any]]):
             "decode_backend": (scan or {}).get("backend", ""),
             "decode_backend_version": (scan or {}).get("backend_version", ""),
             "verify_decode": builder.verify_decode if (scan or {}).get("times") is not None else "none",
+            "decode_status": r.get("decode_status", "not_decoded" if not (scan or {}).get("times") is not None
+                                    else "clean"),
+            "decoder_message": r.get("decoder_message", ""),
+            "n_decoder_messages": int((scan or {}).get("n_decoder_messages") or 0),
             "n_unreliable": int(np.sum(ann.unreliable)) if ann is not None and ann.unreliable is not None else 0,
         }
         if scan and scan.get("verify_decode"):
@@ -233,6 +237,8 @@ def load_previous(out_dir: Path, builder) -> Dict[str, Dict[str, Any]]:
                      "fps": float(row.fps), "n_frames_container": int(row.n_frames_container),
                      "times": g["time_s"].to_numpy(np.float64), "hashes": g["frame_hash"].tolist(),
                      "backend": row.decode_backend, "backend_version": row.decode_backend_version,
-                     "verify_decode": row.verify_decode},
+                     "verify_decode": row.verify_decode,
+                     "n_decoder_messages": int(getattr(row, "n_decoder_messages", 0) or 0),
+                     "decoder_messages": [str(getattr(row, "decoder_message", "") or "")]},
         }
     return out

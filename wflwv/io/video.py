@@ -19,8 +19,10 @@ GIL, so :mod:`wflwv.io.worker` runs decoding in a spawned process with a per-vid
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -223,6 +225,44 @@ def frame_hash(image: np.ndarray) -> str:
     return hashlib.blake2b(small.tobytes(), digest_size=8).hexdigest()
 
 
+_FFMPEG_LINE = re.compile(r"^\[[\w.,-]+ @ 0x[0-9a-f]+\] ")
+
+
+@contextlib.contextmanager
+def decoder_messages() -> Iterator[List[str]]:
+    """Collect what native decoders print on file descriptor 2 (FFmpeg: ``[mpeg4 @ 0x..] ...``).
+
+    The yielded list is filled on exit with the FFmpeg lines; everything captured is written back
+    to the real stderr, so nothing is hidden from the user.
+    """
+    import sys
+    import tempfile
+
+    found: List[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):   # no usable fd 2 (embedded interpreters): nothing to capture
+        yield found
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield found
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+            if text:
+                os.write(2, text.encode("utf-8"))
+            found.extend(line.strip() for line in text.splitlines() if _FFMPEG_LINE.match(line.strip()))
+
+
 def scan_video(path, backend: str = "auto", mode: str = "full", sample_every: int = 25) -> Dict[str, Any]:
     """Decode ``path`` once and summarise it for an index (runs well inside a worker process).
 
@@ -233,6 +273,14 @@ def scan_video(path, backend: str = "auto", mode: str = "full", sample_every: in
     """
     if mode not in ("full", "sample"):
         raise ValueError(f"scan mode must be 'full' or 'sample', got {mode!r}")
+    with decoder_messages() as messages:
+        out = _scan(path, backend, mode, sample_every)
+    out["decoder_messages"] = list(messages[:20])
+    out["n_decoder_messages"] = len(messages)
+    return out
+
+
+def _scan(path, backend: str, mode: str, sample_every: int) -> Dict[str, Any]:
     backend = resolve_backend(backend)
     info = probe(path)
     times: List[float] = []
