@@ -130,6 +130,9 @@ def make_index(root: Path, lengths: Optional[Dict[str, List[int]]] = None, n: in
             "subsets": {s: len(v) for s, v in lengths.items()}}
     if seal:
         from wflwv.datasets.integrity import seal as seal_info
+        from wflwv.datasets.report import Report
+
+        (out / "validation.csv").write_text(Report("raise").to_csv())
 
         info = seal_info(out, info)
     (out / "dataset_info.json").write_text(json.dumps(info, indent=2))

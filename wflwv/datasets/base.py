@@ -266,7 +266,7 @@ class DatasetBuilder:
     def _check_decode(self, item: VideoItem, ann: Annotations, rec: Dict[str, Any]) -> None:
         """Container frame count vs decoded count, and decoder error messages.
 
-        Where per-frame annotations must align with the decoded frames (``ann.n_frames`` known)
+        Where per-frame annotations (landmarks or boxes) must align with the decoded frames,
         decoder errors fail the video; elsewhere (unlabelled clips) both are recorded as a warning
         and in the ``decode_status`` column.
         """
@@ -282,7 +282,7 @@ class DatasetBuilder:
                              video_id=item.video_id, file=item.rel_path)
         if n_msg:
             status.append("decoder_errors")
-            if ann.n_frames is not None:
+            if ann.landmarks is not None or ann.bbox is not None:
                 self.fail("decoder_errors", f"{item.rel_path}: the decoder reported {n_msg} error(s) (first: "
                           f"{first!r}); frames may be damaged where annotations must match them: re-download "
                           f"or re-extract the file", item, file=item.rel_path)

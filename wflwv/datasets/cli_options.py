@@ -29,7 +29,7 @@ def common_options(fn: Callable) -> Callable:
                      help="per-video decode timeout in seconds (worker process is killed)"),
         click.option("--video-id", "video_ids", multiple=True, metavar="ID",
                      help="only these videos; write as --video-id=<ID> (IDs may start with '-')"),
-        click.option("--landmark-margin", "outside_margin", type=float, default=1.0, show_default=True,
+        click.option("--landmark-margin", "outside_margin", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
                      help="landmarks further outside the frame than this many face sizes are errors"),
         click.option("--progress/--no-progress", default=True, help="show a progress bar"),
     ]

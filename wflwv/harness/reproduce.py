@@ -6,7 +6,10 @@
 
 Outputs go to WFLWV_BUILD (build/reproduce), WFLWV_RUNS (runs/reproduce), WFLWV_TUNED
 (tuned/reproduce) and WFLWV_LEADERBOARD (leaderboards/reproduce); WFLWV_CUSTOM_SPLITS=1 accepts
-non-official WFLW-V split lists (e.g. the synthetic release of ``build/demo/release``).
+non-official WFLW-V split lists (e.g. the synthetic release of ``build/demo/release``) and
+VW300_CUSTOM_IDS=1 accepts 300-VW video IDs outside the official 114 (subsets from the release's
+``categories.csv``). Tuning runs only on subsets the index has. A failed step ends the run with
+one line naming the step (its own message is printed just above) and exit status 1.
 
 For every root: build the index (``build/reproduce/<dataset>``, reused when present), evaluate
 the simulated detectors and every model of ``WFLWV_MODELS`` (``name=weights`` pairs) with the
@@ -41,13 +44,37 @@ def _models(env: Dict[str, str]) -> List[Tuple[str, str]]:
     return out
 
 
+class StepFailed(Exception):
+    """One ``wflwv`` step of the grid exited with a non-zero status."""
+
+
 def _run(args: List[str]) -> None:
     print("+ wflwv " + " ".join(args), flush=True)
-    subprocess.run([sys.executable, "-m", "wflwv", *args], check=True)
+    rc = subprocess.run([sys.executable, "-m", "wflwv", *args]).returncode
+    if rc != 0:
+        raise StepFailed(f"make reproduce: step `wflwv {' '.join(args)}` failed with exit status {rc} (its "
+                         f"message is just above); fix that and run `make reproduce` again")
+
+
+def _subsets(index: Path) -> List[str]:
+    import json
+
+    try:
+        return list(json.loads((index / "dataset_info.json").read_text()).get("subsets", {}))
+    except (OSError, ValueError):
+        return []
 
 
 def main(env=None) -> int:
-    """Run the reproduction grid; returns the process exit status."""
+    """Run the reproduction grid; returns the process exit status (1 after a failed step)."""
+    try:
+        return _main(env)
+    except StepFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+
+
+def _main(env=None) -> int:
     env = dict(os.environ if env is None else env)
     roots = {k: env[k] for k in DATASETS if env.get(k)}
     if not roots:
@@ -69,6 +96,8 @@ def main(env=None) -> int:
                 args += ["--splits", env["WFLWV_SPLITS"]]
             if builder == "wflw-v" and env.get("WFLWV_CUSTOM_SPLITS") == "1":
                 args += ["--custom-splits"]
+            if builder == "300vw" and env.get("VW300_CUSTOM_IDS") == "1":
+                args += ["--custom-ids"]
             _run(args)
         common = ["--dataset", str(index), "--out", str(runs), "--device", device]
         common += [a for f in FILTERS for a in ("--filter", f)]
@@ -77,6 +106,12 @@ def main(env=None) -> int:
         _run(["evaluate", *[a for m in SIMULATED for a in ("--model", m)], "--decode", "never", *common])
         for model, weights in models:
             _run(["evaluate", "--model", model, "--weights", weights, *common])
+        have = _subsets(index)
+        report = tuple(s for s in report if s in have)
+        if tune_on not in have or not report:
+            print(f"make reproduce: {index} has no {tune_on!r} subset to tune on (subsets {have}); filter "
+                  f"tuning skipped", flush=True)
+            continue
         for run in sorted(runs.glob("*")):
             if not (run / "summary.json").is_file() or name.replace("_", "-") not in run.name:
                 continue
