@@ -55,9 +55,11 @@ def demo_runs(tmp_path_factory):
     for model in ("oracle", "noisy", "noisy:seed=1"):
         evaluate(EvalConfig(model=model, dataset=str(root / "idx"), filters=("none", "one-euro@noisy"),
                             out=str(out), decode="never", progress=False))
-    return {m: next(out.glob(f"synthetic-{m}-*")) for m in ("oracle", "noisy")} | {
-        "noisy1": next(p for p in out.iterdir() if json.loads((p / "summary.json").read_text())["model"]["spec"]
-                       == "noisy:seed=1"), "root": out}
+    def run_of(spec):   # run dirs are named by detector + key, so select by the recorded spec
+        return next(p for p in out.iterdir() if p.is_dir()
+                    and json.loads((p / "summary.json").read_text())["model"]["spec"] == spec)
+
+    return {"oracle": run_of("oracle"), "noisy": run_of("noisy"), "noisy1": run_of("noisy:seed=1"), "root": out}
 
 
 def test_oracle_vs_noisy_is_significant_and_a_detector_vs_itself_is_not(demo_runs):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import cli, no_partial, refused
+from faultkit import _fast_env, cli, no_partial, refused  # noqa: F401 (fixtures)
 from fixtures_releases import make_300vw, make_wflw_v, make_ytc
 
 EASY, HARD = ["-3rDiJYQ6CQ", "abcdefghijk"], ["-3uh4B-qDcs"]

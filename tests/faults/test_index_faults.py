@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, no_partial, refused, tree
+from faultkit import _fast_env, cli, no_partial, refused, scored, scored_run, tree  # noqa: F401 (fixtures)
 
 
 def _flip(path: Path, n: int = 400) -> None:

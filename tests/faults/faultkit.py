@@ -1,4 +1,5 @@
-"""Helpers of the fault suite: run the CLI as a user would and check what a failure leaves behind.
+"""Helpers and fixtures of the fault suite (imported by each test module; not a conftest, whose
+module name would shadow tests/conftest.py): run the CLI as a user would and check what a failure leaves behind.
 
 Every case asserts the exit status, that the one-line message names the file or option at fault
 (and no Python traceback is shown), and that no partial output is left (``no_partial``).
