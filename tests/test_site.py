@@ -42,6 +42,7 @@ def _older(s, r, i):
     for k in ("lag_ms", "jitter_d1", "jitter_d2", "ref_dist", "lag_ref_frames", "lag_censored", "gt_free",
               "protocol", "nad_1", "weights_verified"):
         r.pop(k, None)
+    s["model"].pop("weights_verified", None)
 
 
 def _newer(s, r, i):

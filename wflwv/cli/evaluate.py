@@ -46,7 +46,8 @@ import click
               help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
-def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, out, boxes, metrics, limit, batch_size, jobs,
+def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, out, boxes, metrics, limit,
+             batch_size, jobs,
              executor_name, ray_address, gpus_per_worker, decode, backend, exclude_unreliable, seed, progress) -> None:
     """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
 
