@@ -121,3 +121,34 @@ def test_track_ids_count_identity_switches():
     assert rec.breaks().tolist() == [True, False, False, True, True, False]
     with pytest.raises(RuntimeError, match="out of order"):
         s.propose(3, None)
+
+
+def test_tracked_box_on_another_face_is_a_missed_detection(tiny, tmp_path):
+    """Labelled index: a frame whose tracked box overlaps the annotated face by IoU < 0.3 is missed."""
+    from wflwv.datasets.index import load_index
+    from wflwv.harness.evaluate import EvalConfig, evaluate
+    from wflwv.harness.scoring import MIN_GT_IOU
+
+    index = load_index(tiny)
+    calls = {"n": 0}
+
+    def bystander_every_third(image):
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            return np.array([0.0, 0.0, 6.0, 6.0])        # a "face" in the corner, not the annotated one
+        return np.array([22.0, 10.0, 74.0, 62.0])         # around the face: IoU with its GT box > 0.3
+
+    register_face_detector("bystander", bystander_every_third)
+    try:
+        s = evaluate(EvalConfig(model="oracle", dataset=str(tiny), filters=("none",), out=str(tmp_path),
+                                boxes="detector:bystander:every=1", progress=False))
+    finally:
+        FACE_DETECTORS.pop("bystander", None)
+    row = next(r for r in s["results"] if r["subset"] == "all")
+    n = 12 + 7 + 9
+    assert MIN_GT_IOU == 0.3
+    assert row["n_wrong_face_frames"] == n // 3 and row["n_missing_frames"] == n // 3
+    assert row["coverage"] == pytest.approx(1 - (n // 3) / n)
+    assert row["video_nme.io"] == 0.0                     # never scored against the wrong face
+    assert row["fr@0.10"] == pytest.approx(100 * (n // 3) / n)   # but counted as failures
+    assert index.landmark_scheme == "wflw98"

@@ -7,6 +7,7 @@ session records the tracked box, the track id and scene cuts of every frame
 
 * ``dataset`` — the index's boxes (:mod:`~wflwv.boxes.fixed`);
 * ``gt`` — tight boxes of the GT landmarks (:mod:`~wflwv.boxes.fixed`);
+* ``frame`` — the whole frame, for detectors that find the face themselves (:mod:`~wflwv.boxes.fixed`);
 * ``detector:<name>[:every=K,roi=R,cut=C]`` — a face detector (``hog``: dlib HOG, extra ``[dlib]``,
   or a callable registered with :func:`register_face_detector`) every K frames, tracked from the
   previous landmarks in between, restarted at scene cuts (:mod:`~wflwv.boxes.detector`,
@@ -34,7 +35,7 @@ __all__ = ["BoxSource", "BoxSourceError", "FrameBox", "TrackRecord", "VideoBoxes
 
 def box_source_names() -> List[str]:
     """Every box-source spec that can be created now (``detector:*`` for each known face detector)."""
-    return ["dataset", "gt", "detector:hog"] + [f"detector:{n}" for n in sorted(FACE_DETECTORS) if n != "hog"]
+    return ["dataset", "gt", "frame", "detector:hog"] + [f"detector:{n}" for n in sorted(FACE_DETECTORS) if n != "hog"]
 
 
 def create_box_source(spec: str) -> BoxSource:
@@ -43,13 +44,15 @@ def create_box_source(spec: str) -> BoxSource:
     The returned source's ``spec`` is canonical: options equal to their defaults are dropped.
     """
     from wflwv.boxes.detector import DEFAULTS, FaceDetectorBoxSource, parse_options
-    from wflwv.boxes.fixed import DatasetBoxSource, GtBoxSource
+    from wflwv.boxes.fixed import DatasetBoxSource, FrameBoxSource, GtBoxSource
 
     spec = str(spec).strip()
     if spec == "dataset":
         return DatasetBoxSource("dataset")
     if spec == "gt":
         return GtBoxSource("gt")
+    if spec == "frame":
+        return FrameBoxSource("frame")
     if spec.startswith("detector:"):
         _, _, rest = spec.partition(":")
         name, _, opt_text = rest.partition(":")
@@ -62,7 +65,8 @@ def create_box_source(spec: str) -> BoxSource:
         changed = [f"{k}={opts[k]:g}" for k in DEFAULTS if opts[k] != DEFAULTS[k]]
         canon = f"detector:{name}" + (":" + ",".join(changed) if changed else "")
         return FaceDetectorBoxSource(canon, opts, name)
-    raise BoxSourceError(f"unknown box source {spec!r}; choose 'dataset', 'gt' or 'detector:<name>' "
+    raise BoxSourceError(f"unknown box source {spec!r}; choose 'dataset', 'gt', 'frame' or "
+                         f"'detector:<name>' "
                          f"(e.g. detector:hog)")
 
 

@@ -53,6 +53,7 @@ class TrackRecord:
     boxes: np.ndarray            # [T, 4] float, NaN rows where no face was found
     track_id: np.ndarray         # [T] int32, -1 where no face was found
     cut: np.ndarray              # [T] bool: a scene cut starts at this frame
+    kind: Optional[np.ndarray] = None   # [T] str: dataset | gt | frame | detect | roi | track | none
 
     @property
     def found(self) -> np.ndarray:
@@ -83,6 +84,10 @@ class TrackRecord:
         found = np.isfinite(boxes).all(axis=1)
         return cls(boxes, np.where(found, 0, -1).astype(np.int32), np.zeros(len(boxes), bool))
 
+    def kinds(self) -> np.ndarray:
+        """``[T]`` how each frame's box was obtained (``"?"`` for records without it)."""
+        return self.kind if self.kind is not None else np.full(len(self.track_id), "?")
+
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two ``x1 y1 x2 y2`` boxes (0 when either is missing)."""
@@ -105,6 +110,7 @@ class VideoBoxes:
         self._boxes = np.full((self.n_frames, 4), np.nan)
         self._tid = np.full(self.n_frames, -1, np.int32)
         self._cut = np.zeros(self.n_frames, bool)
+        self._kind = np.full(self.n_frames, "none", dtype="U7")
         self._next_id = 0
         self._pending: Optional[FrameBox] = None
         self._t = 0
@@ -135,6 +141,8 @@ class VideoBoxes:
         lm = None if landmarks is None or not np.isfinite(landmarks).all() else landmarks
         if not self._observe(lm if fb.found else None):
             return False
+        if fb.found and lm is None:      # the landmark detector found no face in the box
+            fb = FrameBox(fb.index, None, "none", True, fb.cut, fb.cut_distance)
         self._commit(fb)
         return True
 
@@ -151,6 +159,7 @@ class VideoBoxes:
                 self._next_id += 1
             self._tid[t] = self._next_id - 1
             self._boxes[t] = fb.box
+            self._kind[t] = fb.source
         self._cut[t] = bool(fb.cut)
         self._pending = None
         self._t += 1
@@ -158,7 +167,8 @@ class VideoBoxes:
     def result(self) -> TrackRecord:
         """The :class:`TrackRecord` of the frames observed so far."""
         n = self._t
-        return TrackRecord(self._boxes[:n].copy(), self._tid[:n].copy(), self._cut[:n].copy())
+        return TrackRecord(self._boxes[:n].copy(), self._tid[:n].copy(), self._cut[:n].copy(),
+                           self._kind[:n].copy())
 
 
 @dataclass

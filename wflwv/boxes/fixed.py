@@ -2,8 +2,11 @@
 
 * ``dataset`` — the boxes stored in the index (``bbox`` column; the official WFLW-V protocol).
 * ``gt`` — the tight box of the GT landmarks of each frame (the 300-VW / SBR protocol).
+* ``frame`` — the whole frame, for landmark detectors that find the face themselves (MediaPipe);
+  a frame where the detector returns no landmarks is a frame without a face, and the scene-cut
+  detector restarts the detector's own tracking.
 
-Both follow one annotated face through the whole video (one track); a frame whose box is not
+``dataset`` and ``gt`` follow one annotated face through the whole video (one track); a frame whose box is not
 finite is a frame without a face.
 """
 
@@ -81,3 +84,35 @@ class GtBoxSource(BoxSource):
             raise BoxSourceError(f"video {video_id!r} has no GT landmarks, so --boxes gt cannot serve it; "
                                  f"use --boxes dataset or --boxes detector:hog")
         return FixedBoxes(gt_boxes(gt), "gt")
+
+
+class FrameSession(VideoBoxes):
+    """Whole-frame boxes; scene cuts from the grey-histogram cut detector."""
+
+    def __init__(self, n_frames: int, cut_detector):
+        super().__init__(n_frames)
+        self.cut_detector = cut_detector
+        cut_detector.reset()
+
+    def _propose(self, t: int, image: Any) -> FrameBox:
+        from wflwv.boxes.hog import to_grey
+
+        if image is None:
+            raise BoxSourceError("box source 'frame' needs decoded frames (do not pass --decode never)")
+        cut, dist = self.cut_detector.step(to_grey(image))
+        h, w = image.shape[:2]
+        return FrameBox(t, np.array([0.0, 0.0, float(w), float(h)]), "frame", t == 0 or bool(cut),
+                        bool(cut) and t > 0, dist)
+
+
+class FrameBoxSource(BoxSource):
+    """``frame``: the whole frame (self-detecting landmark detectors such as MediaPipe)."""
+
+    needs_pixels = True
+    convention = "frame"
+
+    def open(self, index, video_id: str, n_frames: int, gt: Optional[np.ndarray] = None) -> VideoBoxes:
+        """A whole-frame session with a fresh cut detector."""
+        from wflwv.boxes.cut import GreyHistCut
+
+        return FrameSession(n_frames, GreyHistCut())

@@ -37,7 +37,7 @@ _HELP = {
     "compare": "Paired bootstrap of two runs on the same videos (ΔNME, ΔNMF).",
     "tune-filter": "Grid-search filter parameters on one subset (NME-NMF Pareto front).",
     "render": "Draw frames of an index with landmarks into PNG files.",
-    "stability": "GT-free stability (D1/D2) of real detectors on a folder of clips.",
+    "stability": "Shortcut: build clips + evaluate + leaderboard on a folder of videos.",
 }
 
 

@@ -93,7 +93,8 @@ def predictions_table(video_ids: List[str], frame_index: List[np.ndarray], landm
     """A pyarrow table (video_id, frame_index, landmarks float32[2N]) for ragged predictions.
 
     With ``tracks`` (:class:`wflwv.boxes.TrackRecord` per video) it also holds ``box`` (float32[4],
-    NaN = no face), ``track_id`` (int32, -1 = no face) and ``cut`` (bool) per frame.
+    NaN = no face), ``track_id`` (int32, -1 = no face), ``cut`` (bool) and ``box_kind`` (how the box
+    was obtained: dataset, gt, frame, detect, roi, track, none) per frame.
     """
     import pyarrow as pa
 
@@ -111,6 +112,7 @@ def predictions_table(video_ids: List[str], frame_index: List[np.ndarray], landm
         cols["box"] = pa.FixedSizeListArray.from_arrays(pa.array(boxes), 4)
         cols["track_id"] = pa.array(np.concatenate([t.track_id for t in tracks]).astype(np.int32))
         cols["cut"] = pa.array(np.concatenate([t.cut for t in tracks]).astype(bool))
+        cols["box_kind"] = pa.array(np.concatenate([t.kinds() for t in tracks]).astype(str).tolist(), pa.string())
     return pa.table(cols)
 
 
@@ -128,10 +130,12 @@ def read_tracks(path: Path) -> Dict[str, Any]:
     box = box.reshape(-1, 4)
     tid = table.column("track_id").to_numpy().astype(np.int32)
     cut = table.column("cut").to_numpy(zero_copy_only=False).astype(bool)
+    kind = (np.asarray(table.column("box_kind").to_pylist(), dtype="U7") if "box_kind" in table.column_names
+            else None)
     out: Dict[str, Any] = {}
     change = np.flatnonzero(vids[1:] != vids[:-1]) + 1
     for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(vids)]])):
-        out[str(vids[a])] = TrackRecord(box[a:b], tid[a:b], cut[a:b])
+        out[str(vids[a])] = TrackRecord(box[a:b], tid[a:b], cut[a:b], None if kind is None else kind[a:b])
     return out
 
 

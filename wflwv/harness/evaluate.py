@@ -89,6 +89,18 @@ def make_filters(specs: Sequence[str]) -> List[Any]:
     return parse_filter_specs(list(specs) or ["none"])
 
 
+def build_failures(index, subset: Optional[str]) -> Dict[str, str]:
+    """Videos of ``subset`` the builder could not index (``status`` not ok): failed rows with that reason."""
+    v = index.videos
+    if "status" not in v:
+        return {}
+    bad = v[v["status"].astype(str) != "ok"]
+    if subset not in (None, "all"):
+        bad = bad[bad["subset"].astype(str) == subset]
+    return {str(r.video_id): f"not indexed ({r.status}; see {index.path}/validation.csv)"
+            for r in bad.itertuples()}
+
+
 def _weights_sha(cfg, weights: Optional[str]) -> Optional[str]:
     if weights is None:
         return cfg.weights_sha256
@@ -212,6 +224,8 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
     cached = set(run.done(index_order))
     order = [v for v in index_order if v in cached]
     failures = run.failures([v for v in selected if v not in cached])
+    if cfg.limit is None:
+        failures.update(build_failures(index, subset))
     if not order:
         detail = "; ".join(f"{v}: {r}" for v, r in list(failures.items())[:3])
         raise ValueError(f"no video of {cfg.dataset} could be evaluated ({len(failures)} failed"

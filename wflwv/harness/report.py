@@ -81,8 +81,10 @@ def merge_meta(metas):
     lens = np.concatenate([np.diff(m.offsets) for m in metas])
     first = metas[0]
     warnings: Dict[str, str] = {}
+    wrong: Dict[str, int] = {}
     for m in metas:
         warnings.update(m.warnings)
+        wrong.update(m.notes.get("n_wrong_face", {}))
     return Ragged(video_ids=[v for m in metas for v in m.video_ids], subsets=[s for m in metas for s in m.subsets],
                   pred=None, gt=None, times=np.concatenate([m.times for m in metas]),
                   breaks=np.concatenate([m.breaks for m in metas]),
@@ -91,7 +93,8 @@ def merge_meta(metas):
                   offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), scheme=first.scheme,
                   pair=first.pair, cross_scheme=first.cross_scheme, mapping=first.mapping,
                   missing=np.concatenate([m.missing if m.missing is not None else np.zeros(len(m.valid), bool)
-                                          for m in metas]), labelled=first.labelled)
+                                          for m in metas]), labelled=first.labelled,
+                  notes={"n_wrong_face": wrong})
 
 
 def _subset_of(index) -> Dict[str, str]:
@@ -160,6 +163,7 @@ def _videos_table(rg, scored, failures: Dict[str, str], sub_of: Dict[str, str]):
         d["status"] = "ok"
         d["reason"] = ""
         d["warning"] = [rg.warnings.get(v, "") for v in rg.video_ids]
+        d["n_wrong_face"] = [int(rg.notes.get("n_wrong_face", {}).get(v, 0)) for v in rg.video_ids]
         parts.append(pd.DataFrame(d))
         if failures:
             parts.append(pd.DataFrame({"filter": info["id"], "video_id": list(failures),

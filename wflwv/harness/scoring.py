@@ -77,6 +77,37 @@ def resolve_schemes(det_scheme: str, index_scheme: Optional[str]) -> Tuple[str, 
     raise ValueError(f"no mapping from detector scheme {det_scheme!r} to index scheme {index_scheme!r}")
 
 
+#: a tracked box overlapping the annotated face less than this is a missed detection (another face)
+MIN_GT_IOU = 0.3
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise IoU of ``[T, 4]`` boxes (0 where either is missing or empty)."""
+    iw = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
+    ih = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(union > 0, inter / union, 0.0)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def wrong_face(track: Any, gt: np.ndarray) -> np.ndarray:
+    """``[T]`` bool: frames whose tracked box overlaps the annotated face by IoU < :data:`MIN_GT_IOU`.
+
+    The annotated face is the tight box of the GT landmarks (docs/box_sources.md). Such a frame
+    was predicted on another face (or on background), so it is a missed detection, not an error
+    of hundreds of percent against the annotated face.
+    """
+    from wflwv.boxes.fixed import gt_boxes
+
+    found = track.found
+    out = np.zeros(len(found), bool)
+    if found.any():
+        out[found] = box_iou(track.boxes[found], gt_boxes(gt[found])) < MIN_GT_IOU
+    return out
+
+
 def _segment_starts(found: np.ndarray, track: Any) -> np.ndarray:
     """Segment starts from a track record, else from gaps in ``found`` (dataset/GT-box runs)."""
     if track is not None and len(track.track_id) == len(found):
@@ -94,6 +125,7 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
     the box sources' :class:`wflwv.boxes.TrackRecord` per video (segments break at new tracks and
     cuts); frame times fall back to ``i / fps`` with a warning when the index's are unusable.
     """
+    from wflwv.boxes.base import TrackRecord
     from wflwv.datasets.timestamps import checked_times
     from wflwv.schemes import get_scheme, to_ibug68
 
@@ -103,7 +135,7 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
     else:
         target, map_pred, map_gt = det_scheme, None, None
     tracks = tracks or {}
-    P, G, Tm, V, M, B, TI, lens, subs, warn = [], [], [], [], [], [], [], [], [], {}
+    P, G, Tm, V, M, B, TI, lens, subs, warn, n_wrong = [], [], [], [], [], [], [], [], [], {}, {}
     vrows = index.videos.set_index(index.videos["video_id"].astype(str))
     for vid in video_ids:
         p = preds[vid]
@@ -123,6 +155,18 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
             raise ValueError(f"video {vid!r}: predictions {p.shape} and GT {gt.shape} differ in shape; "
                              f"the detector scheme {det_scheme!r} does not match the index")
         T = len(p)
+        found = np.isfinite(p).all(axis=(1, 2))      # all-NaN rows: the detector found no face
+        tr = tracks.get(vid)
+        if tr is not None and len(tr.track_id) != T:
+            tr = None
+        if gt is not None and tr is not None and tr.kind is not None \
+                and not set(np.unique(tr.kinds()[tr.found])) <= {"dataset", "gt"}:
+            wrong = found & wrong_face(tr, index.landmarks(vid))   # index scheme: the GT as annotated
+            if wrong.any():                 # another face: a missed detection, never scored
+                n_wrong[vid] = int(wrong.sum())
+                found = found & ~wrong
+                p = np.where(wrong[:, None, None], np.nan, p)
+                tr = TrackRecord(tr.boxes, np.where(wrong, -1, tr.track_id).astype(np.int32), tr.cut, tr.kind)
         P.append(p)
         if gt is not None:
             G.append(gt)
@@ -133,12 +177,10 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
             warn[vid] = w or f"at build: {built}"
         Tm.append(t)
         counted = ~index.unreliable(vid) if exclude_unreliable else np.ones(T, bool)
-        found = np.isfinite(p).all(axis=(1, 2))      # all-NaN rows: the detector found no face
         V.append(counted & found)
         M.append(counted & ~found)
-        tr = tracks.get(vid)
         B.append(_segment_starts(found, tr))
-        TI.append(tr.track_id if tr is not None and len(tr.track_id) == T else np.where(found, 0, -1))
+        TI.append(tr.track_id if tr is not None else np.where(found, 0, -1))
         lens.append(T)
         subs.append(str(vrows.loc[vid, "subset"]))
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
@@ -148,7 +190,8 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
                   cat(Tm, (0,)), cat(V, (0,)).astype(bool), offsets, target, tuple(get_scheme(target).io_pair),
                   cross_scheme=bool(map_pred or map_gt), mapping=mapping if (map_pred or map_gt) else None,
                   missing=cat(M, (0,)).astype(bool), breaks=cat(B, (0,)).astype(bool),
-                  track_id=cat(TI, (0,)).astype(np.int32), warnings=warn, labelled=labelled)
+                  track_id=cat(TI, (0,)).astype(np.int32), warnings=warn, labelled=labelled,
+                  notes={"n_wrong_face": n_wrong})
 
 
 def apply_filter(filt, rg: Ragged) -> np.ndarray:
@@ -281,6 +324,8 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
         "coverage": float(len(frame_sel) / (len(frame_sel) + n_missing)) if (len(frame_sel) + n_missing)
         else float("nan"),
         "n_tracks": int(per_video["n_tracks"][videos].sum()),
+        "n_videos_no_face": int((per_video["coverage"][videos] == 0).sum()),
+        "n_wrong_face_frames": int(sum(rg.notes.get("n_wrong_face", {}).get(rg.video_ids[i], 0) for i in videos)),
     }
     out.update(aggregate_stability(per_video, videos))
     return out

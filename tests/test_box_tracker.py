@@ -119,16 +119,16 @@ def test_tracker_resets_at_cut():
 def test_hog_on_real_clip_tracks_with_few_detections(shared):
     pytest.importorskip("dlib", reason="needs the [dlib] extra")
     from wflwv.detectors import create
-    from wflwv.realvideo.run import run_clip
+    from wflwv.harness.clip import predict_clip
 
     clip = shared("realdata", "videos", "ytc_clm", "1815_01_008_tony_blair.avi")
-    res = run_clip(clip, create("dlib68"), every=10)
-    assert res["meta"]["n_frames"] == 205                     # counted by decoding
-    assert res["found"].all()
-    src = res["source"].tolist()
+    pred, timing = predict_clip(create("dlib68"), clip, "detector:hog")   # default: every 10 frames
+    assert timing.n_frames == 205                             # counted by decoding
+    assert pred.track.found.all() and pred.track.n_tracks == 1
+    src = pred.track.kinds().tolist()
     assert src.count("detect") == 21 and src.count("roi") + src.count("track") == 184
-    assert np.isfinite(res["pred"]).all() and res["pred"].shape == (205, 68, 2)
-    assert not res["cut"].any()                               # one continuous talking head
+    assert np.isfinite(pred.landmarks).all() and pred.landmarks.shape == (205, 68, 2)
+    assert not pred.track.cut.any()                           # one continuous talking head
 
 
 def test_cut_found_at_real_splice_and_segments_break(tmp_path, shared):
@@ -137,9 +137,8 @@ def test_cut_found_at_real_splice_and_segments_break(tmp_path, shared):
     import cv2
 
     from wflwv.detectors import create
+    from wflwv.harness.clip import predict_clip
     from wflwv.io.video import iter_frames
-    from wflwv.realvideo.run import run_clip
-    from wflwv.realvideo.stability import segment_breaks, segments
 
     frames = []
     for name in ("1815_01_008_tony_blair.avi", "0686_02_003_gloria_estefan.avi"):
@@ -153,12 +152,14 @@ def test_cut_found_at_real_splice_and_segments_break(tmp_path, shared):
     for f in frames:
         vw.write(np.ascontiguousarray(f))
     vw.release()
-    res = run_clip(path, create("dlib68"), every=100)
-    assert np.flatnonzero(res["cut"]).tolist() == [15]
-    assert res["source"][15] == "detect" and res["new_track"][15]   # re-detected after the cut
-    br = segment_breaks(res["found"], res["cut"], res["new_track"])
-    assert segments(res["found"], br) == [(0, 15), (15, 30)]
-    assert res["meta"]["cut_detector"]["name"] == "grey_hist3x3_hellinger@1"
+    pred, _ = predict_clip(create("dlib68"), path, "detector:hog:every=100")
+    tr = pred.track
+    assert np.flatnonzero(tr.cut).tolist() == [15]
+    assert tr.kinds()[15] == "detect" and tr.track_id[15] != tr.track_id[14]   # re-detected: new track
+    assert np.flatnonzero(tr.breaks()).tolist() == [0, 15] and tr.n_tracks == 2
+    from wflwv.boxes import create_box_source
+
+    assert create_box_source("detector:hog").config()["cut_detector"]["name"] == "grey_hist3x3_hellinger@1"
 
 
 def test_hog_box_hook_and_downscale(shared):

@@ -74,17 +74,17 @@ def test_track_mode_smoother_than_dlib_on_sbr_demo(mp, shared):
     dlib (HOG every frame) 0.0167 / 0.0241 — so accel/ioc ranks MediaPipe-track < dlib."""
     pytest.importorskip("dlib")
     from wflwv.detectors import create
-    from wflwv.realvideo.run import run_clip
-    from wflwv.realvideo.stability import clip_stability
+    from wflwv.harness.clip import predict_clip
+    from wflwv.metrics.jitter import jitter
 
     clip = shared("realdata", "videos", "misc", "sbr_demo-sbr.mp4")
-    mpr = run_clip(clip, mp468.create("mediapipe468.track", output="mediapipe468"))
-    dlr = run_clip(clip, create("dlib68"), every=1)
-    cm = clip_stability(mpr, ["none"], pair=(33, 263), kinds=("ioc",))[1][0]
-    cd = clip_stability(dlr, ["none"], pair=(36, 45), kinds=("ioc",))[1][0]
-    assert mpr["meta"]["fps"] > 0 and mpr["found"].all() and dlr["found"].all()
-    assert cm["D2_ioc"] < cd["D2_ioc"]
-    assert cm["D1_ioc"] == pytest.approx(0.0074, rel=0.1)
-    assert cm["D2_ioc"] == pytest.approx(0.0072, rel=0.1)
-    assert cd["D1_ioc"] == pytest.approx(0.0167, rel=0.05)
-    assert cd["D2_ioc"] == pytest.approx(0.0241, rel=0.05)
+    mpr, mt = predict_clip(mp468.create("mediapipe468.track", output="mediapipe468"), clip, "frame")
+    dlr, _ = predict_clip(create("dlib68"), clip, "detector:hog:every=1")
+    cm = jitter(mpr.landmarks, normalizer="ioc", pair=(33, 263), breaks=mpr.track.breaks())
+    cd = jitter(dlr.landmarks, normalizer="ioc", pair=(36, 45), breaks=dlr.track.breaks())
+    assert mt.fps > 0 and mpr.track.found.all() and dlr.track.found.all()
+    assert cm["d2"][0] < cd["d2"][0]
+    assert cm["d1"][0] == pytest.approx(0.0074, rel=0.1)
+    assert cm["d2"][0] == pytest.approx(0.0072, rel=0.1)
+    assert cd["d1"][0] == pytest.approx(0.0167, rel=0.05)
+    assert cd["d2"][0] == pytest.approx(0.0241, rel=0.05)
