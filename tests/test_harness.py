@@ -116,7 +116,8 @@ def test_oracle_end_to_end_with_decode(tiny, tmp_path):
     assert ema["video_nme.io"] > 0  # smoothing a moving face adds lag error
     # files and formats
     t = pq.read_table(run / "predictions.parquet")
-    assert t.column_names == ["video_id", "frame_index", "landmarks", "box", "track_id", "cut"]
+    assert t.column_names == ["video_id", "frame_index", "landmarks", "box", "track_id", "cut", "box_kind"]
+    assert set(t.column("box_kind").to_pylist()) == {"dataset"}
     assert t.column("track_id").to_pylist() == [0] * 28 and not any(t.column("cut").to_pylist())
     ty = t.schema.field("landmarks").type
     assert ty.list_size == 196 and str(ty.value_type) == "float" and "fixed_size_list" in str(ty)
@@ -358,7 +359,7 @@ def test_face_detector_misses_are_missing_frames(tiny, tmp_path):
 
     def flaky(image):
         calls["n"] += 1
-        return np.full(4, np.nan) if calls["n"] % 4 == 0 else np.array([0.0, 0.0, 10.0, 10.0])
+        return np.full(4, np.nan) if calls["n"] % 4 == 0 else np.array([22.0, 10.0, 74.0, 62.0])
 
     register_face_detector("flaky", flaky)
     try:
