@@ -1,7 +1,8 @@
 """``wflwv build <dataset>``: a click group whose sub-commands come from the builders lazily.
 
-Each registered dataset's class provides ``click_command()``; it is imported only when that
-dataset is built, so ``wflwv build --help`` imports no builder (and never torch).
+Each registered dataset's command comes from :func:`wflwv.cli.build_options.command_for`; its
+builder is imported only when that dataset is built, so ``wflwv build --help`` imports no builder
+(and never torch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from wflwv.registry import DATASETS
 
 
 class BuildGroup(click.Group):
-    """Lists DATASETS names; resolves ``DATASETS.get(name).click_command()`` on demand."""
+    """Lists DATASETS names; resolves ``command_for(name, DATASETS.get(name))`` on demand."""
 
     def list_commands(self, ctx: click.Context) -> List[str]:
         return DATASETS.names()
@@ -22,8 +23,9 @@ class BuildGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
         if name not in DATASETS:
             return None
-        cls = DATASETS.get(name)
-        return cls.click_command()
+        from wflwv.cli.build_options import command_for
+
+        return command_for(name, DATASETS.get(name))
 
     def resolve_command(self, ctx: click.Context, args):
         name = args[0] if args else ""
@@ -46,5 +48,6 @@ def build() -> None:
       wflwv build wflw-v --root /data/WFLW_V --splits /src/LDEQ_RwR/datasets/WFLW_V --out idx/wflw_v
       wflwv build 300vw --root /data/300VW_Dataset_2015_12_14 --out idx/300vw --verify-decode none
       wflwv build ytc --root /data/ytcelebrity --out idx/ytc
+      wflwv build clips --root ~/videos --out idx/mine      # any folder of clips (unlabelled)
       wflwv build wflw-v --root R --out O --video-id=-3rDiJYQ6CQ
     """

@@ -99,10 +99,3 @@ class ClipsBuilder(DatasetBuilder):
     def info_extra(self) -> Dict[str, Any]:
         """Unlabelled folder of clips."""
         return {"gt": "none", "source": "folder"}
-
-    @classmethod
-    def click_command(cls):
-        """The ``wflwv build clips`` click command."""
-        from wflwv.datasets.cli_options import make_command
-
-        return make_command(cls, "clips", lambda kw: {}, [])

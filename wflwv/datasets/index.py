@@ -37,11 +37,9 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from wflwv.datasets.errors import IndexError_  # noqa: F401 (re-exported)
+
 INDEX_FORMAT = 1
-
-
-class IndexError_(ValueError):
-    """An index folder that is missing, incomplete, or written by a newer builder."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict
 
-from wflwv.datasets.index import IndexError_
+from wflwv.datasets.errors import IndexError_
 from wflwv.io.atomic import sha256_file
 
 CONTENT_FILES = ("videos.parquet", "frames.parquet", "validation.csv")

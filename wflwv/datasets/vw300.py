@@ -199,22 +199,3 @@ class Vw300Builder(DatasetBuilder):
                 "ids": "official" if self.official_ids else "custom", "bbox_source": "gt_landmarks_tight",
                 "source": "archive", "pts_minus_one": False,
                 "license": "iBUG 300-VW, research only (assumed, unconfirmed)"}
-
-    @classmethod
-    def click_command(cls):
-        """The ``wflwv build 300vw`` click command."""
-        import click
-
-        from wflwv.datasets.cli_options import make_command
-
-        def extra(kw):
-            return {"unreliable_csv": kw.pop("unreliable_frames"), "official_ids": not kw.pop("custom_ids"),
-                    "allow_partial": kw.pop("allow_partial")}
-
-        return make_command(cls, "300vw", extra, [
-            click.option("--unreliable-frames", type=click.Path(dir_okay=False, exists=True), default=None,
-                         help="CSV video_id,frame_1b used when the release has no extra/ or extra.zip"),
-            click.option("--custom-ids", is_flag=True,
-                         help="accept any 3-digit IDs (categories from categories.csv in the root)"),
-            click.option("--allow-partial", is_flag=True, help="index a subset of the 114 official IDs"),
-        ])

@@ -158,22 +158,5 @@ class WflwVBuilder(DatasetBuilder):
         return {"split_lists": self._lists, "splits_source": "official" if self.official_splits else "custom",
                 "source": "archive", "bbox_source": "official", "license": "unspecified, research use"}
 
-    @classmethod
-    def click_command(cls):
-        """The ``wflwv build wflw-v`` click command."""
-        from wflwv.datasets.cli_options import make_command
-
-        def extra(kw):
-            return {"splits_dir": kw.pop("splits"), "official_splits": not kw.pop("custom_splits")}
-
-        import click
-
-        return make_command(cls, "wflw-v", extra, [
-            click.option("--splits", type=click.Path(file_okay=False, exists=True), default=None,
-                         help="folder holding easy_video_IDs.txt / hard_video_IDs.txt (default: --root)"),
-            click.option("--custom-splits", is_flag=True,
-                         help="accept non-official lists (format/uniqueness/disjointness still checked)"),
-        ])
-
 
 __all__ = ["WflwVBuilder", "BuildError"]

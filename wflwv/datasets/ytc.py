@@ -153,20 +153,3 @@ class YtcBuilder(DatasetBuilder):
         """Archive hash, annotation status."""
         return {"archive": self.archive, "gt": "private" if self.has_gt else "none", "source": "archive",
                 "license": "no licence text found; research use assumed (unconfirmed)"}
-
-    @classmethod
-    def click_command(cls):
-        """The ``wflwv build ytc`` click command."""
-        import click
-
-        from wflwv.datasets.cli_options import make_command
-
-        def extra(kw):
-            return {"annotations": kw.pop("annotations"), "init_dir": kw.pop("init_dir")}
-
-        return make_command(cls, "ytc", extra, [
-            click.option("--annotations", type=click.Path(file_okay=False, exists=True), default=None,
-                         help="private <clip>/frame_%05d.pts annotations (results tagged gt=private)"),
-            click.option("--init-dir", type=click.Path(file_okay=False, exists=True), default=None,
-                         help="folder with Init_State/<clip>.mat files"),
-        ])

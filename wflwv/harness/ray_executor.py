@@ -26,7 +26,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from wflwv.harness.executor import Executor
+from wflwv.harness.executor_base import Executor
 
 INSTALL_HINT = "Ray is not installed: pip install 'wflwv[ray]' (or pip install 'ray>=2.9,<3')"
 

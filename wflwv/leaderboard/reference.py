@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from wflwv.leaderboard.rows import BOOL_COLUMNS, COLUMNS, LeaderboardError
+from wflwv.leaderboard.columns import BOOL_COLUMNS, COLUMNS, LeaderboardError
 
 REFERENCE_CSV = Path(__file__).resolve().parents[1] / "data" / "reference.csv"
 REFERENCE_SOURCES = ("paper", "release", "derived")

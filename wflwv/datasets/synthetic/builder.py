@@ -196,10 +196,3 @@ class SyntheticBuilder:
         finally:
             self.report, self.stats = indexer.report, dict(indexer.stats)
         return load_index(out_dir)
-
-    @classmethod
-    def click_command(cls):
-        """The ``wflwv build synthetic`` click command."""
-        from wflwv.datasets.synthetic.cli import command
-
-        return command(cls)

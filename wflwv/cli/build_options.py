@@ -1,4 +1,7 @@
-"""Shared click options of ``wflwv build <dataset>`` and the command factory builders use.
+"""``wflwv build <dataset>`` commands: the shared options, each builder's own options, the factory.
+
+Builders (:mod:`wflwv.datasets`) know nothing of click; this module maps each registered dataset
+name to its command (:data:`COMMANDS`); an unknown (third-party) builder gets the common options.
 
 IDs are only accepted as ``--video-id=<id>`` (IDs such as ``-3rDiJYQ6CQ`` start with ``-``), never
 as bare arguments.
@@ -67,3 +70,60 @@ def make_command(cls, name: str, extra: Callable[[Dict[str, Any]], Dict[str, Any
     for opt in reversed(extra_options):
         fn = opt(fn)
     return click.command(name, help=(cls.__doc__ or "").strip().splitlines()[0])(fn)
+
+
+def _wflw_v(cls) -> click.Command:
+    def extra(kw):
+        return {"splits_dir": kw.pop("splits"), "official_splits": not kw.pop("custom_splits")}
+
+    return make_command(cls, "wflw-v", extra, [
+        click.option("--splits", type=click.Path(file_okay=False, exists=True), default=None,
+                     help="folder holding easy_video_IDs.txt / hard_video_IDs.txt (default: --root)"),
+        click.option("--custom-splits", is_flag=True,
+                     help="accept non-official lists (format/uniqueness/disjointness still checked)"),
+    ])
+
+
+def _vw300(cls) -> click.Command:
+    def extra(kw):
+        return {"unreliable_csv": kw.pop("unreliable_frames"), "official_ids": not kw.pop("custom_ids"),
+                "allow_partial": kw.pop("allow_partial")}
+
+    return make_command(cls, "300vw", extra, [
+        click.option("--unreliable-frames", type=click.Path(dir_okay=False, exists=True), default=None,
+                     help="CSV video_id,frame_1b used when the release has no extra/ or extra.zip"),
+        click.option("--custom-ids", is_flag=True,
+                     help="accept any 3-digit IDs (categories from categories.csv in the root)"),
+        click.option("--allow-partial", is_flag=True, help="index a subset of the 114 official IDs"),
+    ])
+
+
+def _ytc(cls) -> click.Command:
+    def extra(kw):
+        return {"annotations": kw.pop("annotations"), "init_dir": kw.pop("init_dir")}
+
+    return make_command(cls, "ytc", extra, [
+        click.option("--annotations", type=click.Path(file_okay=False, exists=True), default=None,
+                     help="private <clip>/frame_%05d.pts annotations (results tagged gt=private)"),
+        click.option("--init-dir", type=click.Path(file_okay=False, exists=True), default=None,
+                     help="folder with Init_State/<clip>.mat files"),
+    ])
+
+
+def _synthetic(cls) -> click.Command:
+    from wflwv.cli.build_synthetic import command
+
+    return command(cls)
+
+
+#: dataset name -> factory(builder class) -> click command
+COMMANDS: Dict[str, Callable[[Any], click.Command]] = {
+    "wflw-v": _wflw_v, "300vw": _vw300, "ytc": _ytc, "synthetic": _synthetic,
+    "clips": lambda cls: make_command(cls, "clips", lambda kw: {}, []),
+}
+
+
+def command_for(name: str, cls) -> click.Command:
+    """The ``wflwv build <name>`` command of builder ``cls`` (common options only when unknown)."""
+    factory = COMMANDS.get(name)
+    return factory(cls) if factory is not None else make_command(cls, name, lambda kw: {}, [])
