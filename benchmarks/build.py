@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.append(str(REPO / "benchmarks"))  # last: benchmarks/ray.py must not shadow ray
 
 from benchtable import Report, Target, Timing, progress  # noqa: E402,F401
 from wflwv.datasets.splits import VW300_CATEGORY_OF  # noqa: E402
@@ -61,7 +61,7 @@ def generate(root: Path, total: int, seed: int = 0) -> list:
 
 def synthetic_demo(preset: str = "demo") -> None:
     """Run the measurement of ``benchmarks/build_synthetic.py`` (imported, not duplicated)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
+    sys.path.append(str(REPO / "benchmarks"))
     import build_synthetic
 
     argv = sys.argv

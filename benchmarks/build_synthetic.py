@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("WFLWV_NO_TQDM", "1")
 
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.append(str(REPO / "benchmarks"))  # last: benchmarks/ray.py must not shadow ray
 
 from benchtable import Report, Target, Timing  # noqa: E402
 from wflwv.datasets.synthetic import SyntheticBuilder  # noqa: E402

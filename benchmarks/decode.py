@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.append(str(REPO / "benchmarks"))  # last: benchmarks/ray.py must not shadow ray
 
 from benchtable import Report, Target, Timing  # noqa: E402
 from wflwv.io.video import VideoError, iter_frames  # noqa: E402

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # last: benchmarks/ray.py must not shadow ray
 
 from benchtable import Report, Target, Timing, progress  # noqa: E402
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # last: benchmarks/ray.py must not shadow ray
 
 from benchtable import Report, Target, best_of  # noqa: E402
 from wflwv.metrics import ragged_video_metrics, video_nme, video_nmf  # noqa: E402

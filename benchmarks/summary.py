@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # last: benchmarks/ray.py must not shadow ray
 
 from benchtable import Report, bench_dir  # noqa: E402
 

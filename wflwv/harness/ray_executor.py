@@ -8,6 +8,10 @@ node sees at the same path (on one machine, that is any local folder); an actor 
 the run directory stops the run with an error naming the path. Only small counters travel back
 through Ray; frames and landmarks never cross the object store.
 
+Torch detectors on CPU: each worker runs torch with the driver's intra-op thread count, because
+float32 results change with it; that keeps predictions byte-identical to an in-process run
+(at the price of oversubscribing cores when several workers share a node).
+
 Failures: when a worker process or its node dies, its shard is resubmitted to a fresh actor
 (``max_retries`` times per shard). The retry first drops the videos the dead worker had already
 committed, so each finished video is committed once; a video that was in flight is recomputed
@@ -22,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import sys
 import time
 from collections import deque
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
@@ -61,9 +66,15 @@ def _remaining(spec: Any) -> Any:
 class _ShardWorker:
     """Actor body: runs shard functions in one long-lived process (detector built once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, torch_threads: Optional[int] = None) -> None:
         os.environ.setdefault("WFLWV_NO_TQDM", "1")
         self.host = socket.gethostname()
+        if torch_threads:
+            # float32 CPU results depend on the intra-op thread count: use the driver's, so the
+            # predictions are byte-identical to an in-process run (Ray would default to num_cpus)
+            import torch
+
+            torch.set_num_threads(int(torch_threads))
 
     def pid(self) -> int:
         """Process id of this worker (tests kill it; the summary names workers by host:pid)."""
@@ -114,6 +125,7 @@ class RayExecutor(Executor):
         self.worker_stats: Dict[str, Dict[str, float]] = {}
         self.cluster: Dict[str, Any] = {}
         self.actors: List[Any] = []
+        self.torch_threads: Optional[int] = None
         self._started = False
 
     # ---- cluster --------------------------------------------------------------------------------
@@ -153,7 +165,7 @@ class RayExecutor(Executor):
 
     def _new_actor(self, ray, cls):
         return cls.options(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
-                           max_restarts=0).remote()
+                           max_restarts=0).remote(self.torch_threads)
 
     # ---- the executor interface -----------------------------------------------------------------
     def map(self, fn: Callable[[Any], Any], shards: Sequence[Any]) -> Iterator[Any]:
@@ -192,6 +204,8 @@ class RayExecutor(Executor):
         except ImportError:  # older Ray 2.x
             lost = (RayActorError,)
         self._size(ray)
+        torch = sys.modules.get("torch")   # loaded by the driver only for torch detectors
+        self.torch_threads = torch.get_num_threads() if torch is not None else None
         cls = ray.remote(_ShardWorker)
         fn_ref = ray.put(fn)
         self.actors = [self._new_actor(ray, cls) for _ in range(min(self.workers, len(shards)))]
@@ -244,6 +258,7 @@ class RayExecutor(Executor):
         """Executor record for the run summary: Ray version, cluster size, per-worker timings."""
         return {"name": "ray", "workers": self.workers, "cpus_per_worker": self.cpus_per_worker,
                 "gpus_per_worker": self.gpus_per_worker, "cluster": dict(self.cluster),
+                "torch_threads": self.torch_threads,
                 "ray_version": self.cluster.get("ray_version"), "retried_shards": self.retries,
                 "per_worker": {k: {**v, "frames_per_s": (v["frames"] / v["busy_s"]) if v["busy_s"] else None}
                                for k, v in sorted(self.worker_stats.items())}}
