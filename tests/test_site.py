@@ -142,3 +142,21 @@ def test_labels_do_not_overlap():
     boxes = [(b.x0, b.y0, b.x1, b.y1) for b in boxes]
     assert all(_overlap(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
     plt.close(fig)
+
+
+def test_scatter_axis_names_the_board_normaliser():
+    import pandas as pd
+
+    from wflwv.leaderboard import load_reference
+    from wflwv.leaderboard.rows import row_id
+    from wflwv.plots import scatter_figure, to_svg
+
+    ref = load_reference()
+    ref["row_id"] = [row_id(r) for _, r in ref.iterrows()]
+    derived = ref[ref["source"] == "derived"]
+    fig, numbers = scatter_figure(derived, "t", normaliser="unknown")
+    svg = to_svg(fig)
+    assert "normaliser: unknown" in svg and list(numbers.values()) == [1]
+    fs = ref[(ref["nme_normaliser"] == "fs (probable; unconfirmed)") & ref["nmf"].notna()].head(1)
+    fig, _ = scatter_figure(pd.concat([fs]), "t", normaliser="fs (probable; unconfirmed)")
+    assert "normaliser: fs (probable; unconfirmed)" in to_svg(fig)

@@ -174,9 +174,19 @@ def _arrow_plot(g, xcol: str, ycol: str, xlabel: str, ylabel: str, title: str):
     return fig, numbers
 
 
-def scatter_figure(g, title: str):
-    """NME io (%) vs NMF of one board's rows; ``(fig or None, {row_id: number})``."""
-    return _arrow_plot(g, "nme_io", "nmf", "video NME io (%)  ↓", "NMF  ↓", f"accuracy vs stability\n{title}")
+def scatter_figure(g, title: str, normaliser: str = "io"):
+    """NME (%) vs NMF of one board's rows; ``(fig or None, {row_id: number})``.
+
+    The x axis is NME io when the board has io values, else NME fs; its label names the board's
+    normaliser (``normaliser unknown`` when the source does not say which).
+    """
+    col = "nme_io" if "nme_io" in g and g["nme_io"].notna().any() else "nme_fs"
+    norm = str(normaliser)
+    if norm.startswith(("io", "fs")) and "unconfirmed" not in norm:
+        label = f"video NME {col[4:]} (%)  ↓"
+    else:
+        label = f"video NME (%), normaliser: {norm}  ↓"
+    return _arrow_plot(g, col, "nmf", label, "NMF  ↓", f"accuracy vs stability\n{title}")
 
 
 def gtfree_figure(g, title: str):
@@ -226,7 +236,8 @@ def ced_figure(g, title: str):
     return fig
 
 
-def board_plots(g, title: str, out: Optional[Path] = None, stem: str = "") -> Dict[str, object]:
+def board_plots(g, title: str, out: Optional[Path] = None, stem: str = "",
+                normaliser: str = "io") -> Dict[str, object]:
     """SVG text of a board's figures (``scatter``, ``ced``, ``gtfree``) plus point numbers.
 
     With ``out``, the same figures are also written as ``{kind}_{stem}.png``; their paths are
@@ -234,7 +245,7 @@ def board_plots(g, title: str, out: Optional[Path] = None, stem: str = "") -> Di
     """
     res: Dict[str, object] = {"numbers": {}, "gtfree_numbers": {}, "files": []}
     figs = {}
-    figs["scatter"], res["numbers"] = scatter_figure(g, title)
+    figs["scatter"], res["numbers"] = scatter_figure(g, title, normaliser)
     figs["ced"] = ced_figure(g, title)
     figs["gtfree"], res["gtfree_numbers"] = gtfree_figure(g, title)
     names = {"scatter": "nme_vs_nmf", "ced": "ced", "gtfree": "jitter_vs_lag"}

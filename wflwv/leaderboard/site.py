@@ -102,7 +102,7 @@ def site_data(df, paired, out: Path, copy_runs: bool = False, png: bool = False)
         g = df[keys == key]
         bid = board_id(key)
         title = board_title(key)
-        plots = board_plots(g, title, out=out if png else None, stem=bid)
+        plots = board_plots(g, title, out=out if png else None, stem=bid, normaliser=key[BOARD_KEY.index("nme_normaliser")])
         files += plots.pop("files")
         numbers = plots.pop("numbers")
         gt_numbers = plots.pop("gtfree_numbers")

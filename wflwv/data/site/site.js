@@ -170,7 +170,7 @@
   function gtFreeTable(b, rows) {
     const cols = b.gt_free_columns;
     const head = "<h3>GT-free: jitter vs lag</h3>";
-    if (!cols.length) return head + "<p class=\"empty\">no GT-free stability metrics in these runs.</p>";
+    if (!cols.length) return head + "<p class=\"empty\">no GT-free stability metrics on this board.</p>";
     const list = rows.filter(function (r) { return r.gt_free_order !== null && r.gt_free_order !== undefined; });
     list.sort(function (a, c) { return a.gt_free_order - c.gt_free_order; });
     let h = head + "<p class=\"note\">Rows follow the Pareto front of jitter (D2) against lag, then the distance to " +
