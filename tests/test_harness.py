@@ -324,10 +324,10 @@ def test_chunked_scoring_equals_one_pass(tiny, tmp_path):
     m3, s3 = score_all(run, order, filters, "gt", index, False, chunk_videos=64)
     assert m1.offsets.tolist() == m3.offsets.tolist() == [0, 12, 19, 28]
     for a, b in zip(s1, s3):
-        for k in a[1]:
-            np.testing.assert_array_equal(a[1][k], b[1][k])
-        for k in a[2]:
-            np.testing.assert_array_equal(a[2][k], b[2][k])
+        for k in a.per_video:
+            np.testing.assert_array_equal(a.per_video[k], b.per_video[k])
+        for k in a.per_frame:
+            np.testing.assert_array_equal(a.per_frame[k], b.per_frame[k])
 
 
 def test_reproduce_without_roots_exits_2(capsys):

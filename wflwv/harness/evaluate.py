@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from wflwv.detectors.checkpoint import check_pin, weights_verified
 from wflwv.harness.cache import RUN_FORMAT, RunDir
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
+from wflwv.harness.records import RunContext
 from wflwv.harness.scoring import filter_info  # noqa: F401 (re-exported)
 from wflwv.harness.shard import ShardSpec, get_detector, get_index, run_shard
 
@@ -233,13 +234,11 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
     t2 = time.perf_counter()
     run.write_merged(order)
     timings["merge_s"] = time.perf_counter() - t2
-    context = {
-        "model": cfg.model, "model_name": model, "options": options, "index": index, "subset": subset,
-        "selected": selected, "all_ids": all_ids, "limit": cfg.limit, "exclude_unreliable": exclude,
-        "decode": decode, "backend": cfg.backend, "device": cfg.device, "seed": cfg.seed,
-        "fields": fields, "extra": extra, "detect_stats": detect_stats, "n_new_videos": len(todo),
-        "batch_size": cfg.batch_size, "jobs": executor.workers, "progress": cfg.progress,
-        "executor": executor.describe() if hasattr(executor, "describe") else {"workers": executor.workers},
-        "failures": failures, "metrics": metrics, "box_source_cfg": source.config(),
-    }
+    context = RunContext(
+        model=cfg.model, model_name=model, options=options, index=index, subset=subset, selected=selected,
+        all_ids=all_ids, limit=cfg.limit, exclude_unreliable=exclude, decode=decode, backend=cfg.backend,
+        device=cfg.device, seed=cfg.seed, fields=fields, extra=extra, detect_stats=detect_stats,
+        n_new_videos=len(todo), batch_size=cfg.batch_size, jobs=executor.workers, progress=cfg.progress,
+        executor=executor.describe() if hasattr(executor, "describe") else {"workers": executor.workers},
+        failures=failures, metrics=tuple(metrics), box_source_cfg=source.config())
     return score_and_write(run, order, filters, dcfg, context, timings, t0)

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from wflwv.filters.presets import in_sample as preset_in_sample
+from wflwv.harness.records import RunContext, ScoredFilter
 from wflwv.harness.scoring import aggregate, apply_filter, build_ragged, filter_info, metric_meta, score
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
 
@@ -68,7 +69,7 @@ def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str
     for j, f in enumerate(filters):
         pv = {k: np.concatenate([p[0][k] for p in parts[j]]) for k in parts[j][0][0]}
         pf = {k: np.concatenate([p[1][k] for p in parts[j]]) for k in parts[j][0][1]}
-        scored.append((filter_info(f), pv, pf, float(times[j, 0]), float(times[j, 1])))
+        scored.append(ScoredFilter(filter_info(f), pv, pf, float(times[j, 0]), float(times[j, 1])))
     return meta, scored
 
 
@@ -119,7 +120,8 @@ def result_rows(rg, scored, index, seed: int, failures: Optional[Dict[str, str]]
     for subset, pos in groups.items():
         n_sub = len(index.video_ids(None if subset == "all" else subset))
         n_failed = len(failed_subs) if subset == "all" else failed_subs.count(subset)
-        for info, pv, pf, _, _ in scored:
+        for sf in scored:
+            info, pv, pf = sf.info, sf.per_video, sf.per_frame
             # a preset scored on the index (fingerprint) and subset it was tuned on is in-sample
             in_sample = preset_in_sample(info.get("preset_tuning"), index.fingerprint, subset)
             row = {"subset": subset, "filter": info["id"], "causal": info["causal"],
@@ -140,7 +142,8 @@ def _frames_table(rg, scored):
     sub = np.repeat(np.asarray(rg.subsets, dtype=object), lens)
     fi = np.concatenate([np.arange(n) for n in lens]) if len(lens) else np.zeros(0, int)
     parts = []
-    for info, _, pf, _, _ in scored:
+    for sf in scored:
+        info, pf = sf.info, sf.per_frame
         parts.append(pd.DataFrame({"filter": info["id"], "video_id": vid, "subset": sub,
                                    "frame_index": fi.astype(np.int32), "nme_io": pf["nme_io"],
                                    "nme_fs": pf["nme_fs"], "flicker": pf["flicker"], "valid": rg.valid}))
@@ -157,7 +160,8 @@ def _videos_table(rg, scored, failures: Dict[str, str], sub_of: Dict[str, str]):
     import pandas as pd
 
     parts = []
-    for info, pv, _, _, _ in scored:
+    for sf in scored:
+        info, pv = sf.info, sf.per_video
         d = {"filter": info["id"], "video_id": rg.video_ids, "subset": rg.subsets}
         d.update({k: pv[k] for k in VIDEO_COLUMNS if k in pv})
         d["status"] = "ok"
@@ -193,22 +197,22 @@ def render_markdown(summary: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dict[str, float],
+def score_and_write(run, order, filters, dcfg, ctx: RunContext, timings: Dict[str, float],
                     t_start: float) -> Dict[str, Any]:
     """Score every filter over the cached videos ``order`` and write the run's result files."""
     from wflwv.provenance import environment, git_commit
 
-    index = ctx["index"]
+    index = ctx.index
     t = time.perf_counter()
-    rg, scored = score_all(run, order, filters, dcfg.landmark_scheme, index, ctx["exclude_unreliable"],
-                           progress=ctx.get("progress", False))
-    timings["filter_s"] = float(sum(s[3] for s in scored))
-    timings["metrics_s"] = float(sum(s[4] for s in scored))
-    failures = ctx.get("failures", {})
-    rows = result_rows(rg, scored, index, ctx["seed"], failures, ctx["fields"]["box_source"])
+    rg, scored = score_all(run, order, filters, dcfg.landmark_scheme, index, ctx.exclude_unreliable,
+                           progress=ctx.progress)
+    timings["filter_s"] = float(sum(s.filter_s for s in scored))
+    timings["metrics_s"] = float(sum(s.metrics_s for s in scored))
+    failures = ctx.failures
+    rows = result_rows(rg, scored, index, ctx.seed, failures, ctx.fields["box_source"])
     for r in rows:   # provenance of every number (contract columns of issue 12)
-        r["weights_verified"] = bool(ctx["extra"].get("weights_verified", False))
-        r["index_content_sha"] = ctx["extra"]["index_sha"]
+        r["weights_verified"] = bool(ctx.extra.get("weights_verified", False))
+        r["index_content_sha"] = ctx.extra["index_sha"]
     timings["score_s"] = time.perf_counter() - t
     t = time.perf_counter()
     atomic_write_parquet(run.path / "frame_errors.parquet", _frames_table(rg, scored))
@@ -220,19 +224,19 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
         "wflwv_git": git_commit(),
         "simulated": simulated,
         "simulated_label": (dcfg.notes if simulated else None),
-        "run": {"dir": run.path.name, "key": run.key, "key_fields": ctx["fields"]},
-        "model": {"spec": ctx["model"], "name": ctx["model_name"], "options": ctx["options"],
-                  "cfg": ctx["extra"]["detector_cfg"], "weights_sha256": ctx["fields"]["weights_sha256"],
-                  "weights_verified": bool(ctx["extra"].get("weights_verified", False))},
+        "run": {"dir": run.path.name, "key": run.key, "key_fields": ctx.fields},
+        "model": {"spec": ctx.model, "name": ctx.model_name, "options": ctx.options,
+                  "cfg": ctx.extra["detector_cfg"], "weights_sha256": ctx.fields["weights_sha256"],
+                  "weights_verified": bool(ctx.extra.get("weights_verified", False))},
         "dataset": {"name": index.dataset, "index_path": str(index.path), "fingerprint": index.fingerprint,
-                    "index_sha": ctx["extra"]["index_sha"], "builder_version": index.info.get("builder_version"),
+                    "index_sha": ctx.extra["index_sha"], "builder_version": index.info.get("builder_version"),
                     "landmark_scheme": index.landmark_scheme, "scored_scheme": rg.scheme,
                     "normaliser_pair": list(rg.pair), "cross_scheme": rg.cross_scheme,
-                    "scheme_mapping": rg.mapping, "subset_requested": ctx["subset"] or "all"},
-        "protocol": {"box_source": ctx["fields"]["box_source"], "box_source_cfg": ctx.get("box_source_cfg"),
+                    "scheme_mapping": rg.mapping, "subset_requested": ctx.subset or "all"},
+        "protocol": {"box_source": ctx.fields["box_source"], "box_source_cfg": ctx.box_source_cfg,
                      "crop_protocol": dcfg.crop_protocol, "labelled": bool(rg.labelled),
-                     "exclude_unreliable": bool(ctx["exclude_unreliable"]), "decoder": _decoder(
-                         ctx["decode"], ctx["backend"]), "fr_auc_rule": "simpson1e-4 over scored frames",
+                     "exclude_unreliable": bool(ctx.exclude_unreliable), "decoder": _decoder(
+                         ctx.decode, ctx.backend), "fr_auc_rule": "simpson1e-4 over scored frames",
                      "nme_aggregation": "macro_video",
                      "timestamp_source": "index time_s; i / fps where unusable (see warnings)",
                      "gt_free": {"jitter": "D1/D2 per segment, % of the predicted landmark-box face size",
@@ -242,17 +246,18 @@ def score_and_write(run, order, filters, dcfg, ctx: Dict[str, Any], timings: Dic
                                  "segments": "break at new tracks, scene cuts and frames without a face"}},
         "failures": [{"video_id": v, "reason": r} for v, r in failures.items()],
         "warnings": [{"video_id": v, "warning": w} for v, w in rg.warnings.items()],
-        "counts": {"n_videos_requested_original": len(ctx["all_ids"]),
-                   "n_videos_requested_effective": len(ctx["selected"]), "limit": ctx["limit"],
-                   "n_videos_detected_now": ctx["n_new_videos"], "n_videos_cached": len(order),
+        "counts": {"n_videos_requested_original": len(ctx.all_ids),
+                   "n_videos_requested_effective": len(ctx.selected), "limit": ctx.limit,
+                   "n_videos_detected_now": ctx.n_new_videos, "n_videos_cached": len(order),
                    "n_frames_cached": int(rg.offsets[-1]), "n_videos_failed": len(failures)},
-        "filters": [s[0] for s in scored],
+        "filters": [s.info for s in scored],
         "metrics": metric_meta(),
+        "metrics_checked": list(ctx.metrics),
         "results": rows,
-        "device": ctx["device"], "seed": ctx["seed"], "batch_size": ctx["batch_size"], "jobs": ctx["jobs"],
-        "executor": ctx.get("executor"),
+        "device": ctx.device, "seed": ctx.seed, "batch_size": ctx.batch_size, "jobs": ctx.jobs,
+        "executor": ctx.executor,
         "environment": environment(with_torch=not simulated),
-        "detect": ctx["detect_stats"],
+        "detect": ctx.detect_stats,
         "timings_s": timings,
     }
     atomic_write_text(run.path / "summary.md", render_markdown(summary))

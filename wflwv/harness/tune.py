@@ -81,8 +81,8 @@ def _evaluate_all(run, index, ids, filters, scheme, exclude, progress=False) -> 
 
     meta, scored = score_all(run, ids, filters, scheme, index, exclude, progress=progress)
     out = []
-    for _, pv, pf, _, _ in scored:
-        agg = aggregate(pv, pf, meta, np.arange(len(meta.video_ids)))
+    for sf in scored:
+        agg = aggregate(sf.per_video, sf.per_frame, meta, np.arange(len(meta.video_ids)))
         out.append({k: agg[k] for k in ("video_nme.io", "video_nme.fs", "nmf", "lag_frames", "n_videos")})
     return out
 
