@@ -115,10 +115,18 @@ _USER_ERRORS = (("wflwv.datasets.index", "IndexError_"), ("wflwv.harness.cache",
 def main(ctx: click.Context, debug: bool) -> None:
     """wflwv: how accurate (NME) and how stable (NMF) is a landmark detector on video?
 
+    One way to evaluate any video: build an index, evaluate, tabulate. Labelled indexes get the
+    GT metrics and the GT-free ones; unlabelled clips the GT-free ones (jitter, lag, coverage,
+    tracks), with faces found by the face detector + tracker when the index has no boxes.
+
     \b
-    Example:
+    Examples:
       wflwv build synthetic --preset demo --out build/demo
       wflwv evaluate --model noisy --dataset build/demo --filter none --filter one-euro
       wflwv leaderboard runs/ --out leaderboards/demo
+    \b
+      wflwv build clips --root ~/my_videos --out idx/mine
+      wflwv evaluate --model dlib68 --dataset idx/mine --filter none --filter kalman --out runs/
+      wflwv leaderboard runs/ --out leaderboards/mine
     """
     ctx.obj = {"debug": bool(debug or os.environ.get("WFLWV_DEBUG") == "1")}

@@ -61,6 +61,8 @@ def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, o
           --device cuda --filter none --filter ema:alpha=0.5 --out runs/
       wflwv evaluate --model oracle --model bimodal --dataset build/demo --limit 0.25
       wflwv evaluate --model noisy --dataset build/demo --executor ray --jobs 2
+      wflwv evaluate --model dlib68 --dataset idx/my_clips --filter none --filter kalman   # unlabelled:
+          # boxes from the face detector + tracker, GT-free jitter / lag / coverage / tracks
     """
     from wflwv.harness.evaluate import parse_limit
 
