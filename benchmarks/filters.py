@@ -4,6 +4,7 @@ For each filter, the baseline runs one scalar filter object per coordinate, call
 sample (plain Python floats, the way the reference implementations are used; Savitzky-Golay: a
 per-sample dot product with the same coefficients) on a [150, 98, 2] clip; the vectorised filter runs the
 same clip once. Both are timed in the same run (best of ``--repeat``) and their outputs compared.
+Targets: vectorised ≥ 100× the scalar loop, outputs within 1e-9 px of it.
 Then the vectorised filters are timed on a demo-sized set (20 clips x 60 frames) and a
 WFLW-V-sized set (1000 clips x 138 frames, 98 points).
 
@@ -14,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
-from typing import Callable, Dict, List
+import sys
+from pathlib import Path
+from typing import Dict, List
 
 import numpy as np
 from scipy.signal import savgol_coeffs
 
-from wflwv.filters import create
+sys.path.append(str(Path(__file__).resolve().parent))  # last: benchmarks/ray.py must not shadow ray
+
+from benchtable import Report, Target, best_of  # noqa: E402
+from wflwv.filters import create  # noqa: E402
 
 TWO_PI = 2 * math.pi
 FPS = 30.0
@@ -205,43 +210,39 @@ def clip(T: int, N: int = 98, seed: int = 0) -> np.ndarray:
     return 400 + base + 30 * np.sin(k / 9.0) + rng.normal(0, 1.5, (T, N, 2))
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    """Best wall time of ``repeat`` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def main() -> None:
+    """Run the timings, print the tables, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-sets", action="store_true", help="skip the dataset-sized timings")
     args = ap.parse_args()
     x, t = clip(150), np.arange(150) / FPS
-    print(f"clip [150, 98, 2]; best of {args.repeat}")
-    print(f"{'filter':<15}{'vectorised ms':>15}{'scalar loop ms':>16}{'ratio':>9}{'max|diff|':>12}")
+    rep = Report("filters", "vectorised temporal filters vs a per-scalar Python loop",
+                 params={"clip": "[150, 98, 2]", "repeat": args.repeat})
+    tab = rep.table(["filter", "vectorised", "scalar loop", "ratio"],
+                    title="one clip [150, 98, 2]", baseline="per-scalar loop of the same equations")
+    agree = rep.table(["filter", "max abs diff (px)"], title="agreement with the scalar loop")
     for label, spec, scalar, p in CASES:
         f = create(spec)
-        tv = best(lambda: f(x, t), max(args.repeat, 5))
-        ts = best(lambda: scalar(x, t, p), args.repeat)
+        tv = best_of(lambda: f(x, t), max(args.repeat, 5))
+        ts = best_of(lambda: scalar(x, t, p), args.repeat)
         diff = float(np.abs(f(x, t) - scalar(x, t, p)).max())
-        print(f"{label:<15}{tv * 1e3:>15.3f}{ts * 1e3:>16.1f}{ts / tv:>8.0f}x{diff:>12.1e}")
-    if args.no_sets:
-        return
-    sets = {"demo 20x60": [clip(60, seed=s) for s in range(20)],
-            "WFLW-V 1000x138": [clip(138, seed=s % 50) for s in range(1000)]}
-    print(f"\n{'filter (defaults)':<20}" + "".join(f"{k + ' s':>20}" for k in sets))
-    for spec in ("none", "one-euro:beta=0.05", "kalman", "kalman-rts", "ema", "savgol",
-                 "savgol:causal=true"):
-        f = create(spec)
-        row = []
-        for clips in sets.values():
-            tt = [np.arange(len(c)) / FPS for c in clips]
-            row.append(best(lambda: [f(c, ti) for c, ti in zip(clips, tt)], 1))
-        print(f"{spec:<20}" + "".join(f"{r:>20.3f}" for r in row))
+        tab.row([label, tv.cell("ms"), ts.cell("ms"), ts.best / tv.best], target=Target(">=", 100, unit="x"),
+                value=ts.best / tv.best)
+        agree.row([label, diff], target=Target("<=", 1e-9))
+    rep.legend("ratio", "scalar-loop time over vectorised time (best runs)")
+    if not args.no_sets:
+        sets = {"demo 20x60": [clip(60, seed=s) for s in range(20)],
+                "WFLW-V 1000x138": [clip(138, seed=s % 50) for s in range(1000)]}
+        st = rep.table(["filter (defaults)"] + [f"{k}" for k in sets], title="whole sets (seconds, one run)")
+        for spec in ("none", "one-euro:beta=0.05", "kalman", "kalman-rts", "ema", "savgol", "savgol:causal=true"):
+            f = create(spec)
+            row = []
+            for clips in sets.values():
+                tt = [np.arange(len(c)) / FPS for c in clips]
+                row.append(best_of(lambda: [f(c, ti) for c, ti in zip(clips, tt)], 1))
+            st.row([spec] + row)
+    rep.finish()
 
 
 if __name__ == "__main__":
