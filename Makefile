@@ -81,8 +81,8 @@ test: install-dev
 # $(BENCH_DIR); the last step prints one summary table over all of them.
 # Add a new benchmark by appending its script name (without .py) to BENCHMARKS.
 BENCH_DIR  ?= build/bench
-BENCHMARKS ?= metrics filters decode build harness detectors ldeq real_models
-bench: install
+BENCHMARKS ?= metrics filters decode build harness detectors ldeq real_models qlot ray
+bench: install-dev
 	rm -rf $(BENCH_DIR)
 	export WFLWV_BENCH_DIR=$(abspath $(BENCH_DIR)); \
 	for b in $(BENCHMARKS); do $(PYTHON) benchmarks/$$b.py || echo "benchmark $$b failed (exit $$?)"; done; \
