@@ -124,6 +124,9 @@ def test_page_sorts_filters_keeps_state_and_exports(browser, site, tmp_path):
     assert len(json.loads(open(dl.value.path()).read())["rows"]) == expect
 
     assert page.locator("details.paired").count() > 0 and page.locator("svg").count() >= 2
+    # GT-free section: Pareto order (front first), never a ranking by jitter alone
+    gt = page.locator(f"table.gtfree[data-board='{board['id']}'] tbody tr")
+    assert gt.count() == expect // 3 and "front" in gt.nth(0).inner_text()
     page.select_option("#f-model", "")
     shot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -175,11 +175,12 @@
     list.sort(function (a, c) { return a.gt_free_order - c.gt_free_order; });
     let h = head + "<p class=\"note\">Rows follow the Pareto front of jitter (D2) against lag, then the distance to " +
       "the zero-lag reference of the raw detections; jitter alone never ranks a filter (a filter that lags looks steadier).</p>" +
-      "<table class=\"gtfree\" data-board=\"" + esc(b.id) + "\"><thead><tr><th class=\"text\">model</th><th class=\"text\">filter</th>";
+      "<table class=\"gtfree\" data-board=\"" + esc(b.id) + "\"><thead><tr><th>#</th><th class=\"text\">model</th><th class=\"text\">filter</th>";
     cols.forEach(function (c) { h += "<th>" + headLabel(c) + "</th>"; });
     h += "</tr></thead><tbody>";
     list.forEach(function (r) {
-      h += "<tr>" + cell(r, "model") + cell(r, "filter") + cols.map(function (c) {
+      const no = (b.gt_free_numbers || {})[r.row_id];
+      h += "<tr><td>" + (no === undefined ? "" : no) + "</td>" + cell(r, "model") + cell(r, "filter") + cols.map(function (c) {
         return c === "pareto_rank" ? "<td>" + (r.pareto_rank === 0 ? "front" : (r.pareto_rank > 0 ? r.pareto_rank : "–")) + "</td>" : cell(r, c);
       }).join("") + "</tr>";
     });
