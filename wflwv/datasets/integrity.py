@@ -82,3 +82,48 @@ def verify(index_dir: Path, info: Dict[str, Any]) -> str:
         raise IndexChanged(f"index file {index_dir / 'dataset_info.json'} was edited since the index was "
                            f"built (its content hash differs); {rebuild_hint(index_dir, info)}")
     return str(info["index_content_sha"])
+
+
+class VideoChanged(IndexChanged):
+    """A video file that is missing or differs from the one the index was built from."""
+
+
+def verify_videos(index, video_ids) -> int:
+    """Check each video's identity before its frames are used; returns how many were hashed.
+
+    Size must equal the recorded ``size_bytes``; the sample digest (:mod:`wflwv.io.identity`) must
+    equal ``sample_sha256``. The digest is skipped when size and mtime equal those cached in the
+    index's ``file_stats.json`` for the same digest (written at build, updated here best-effort).
+    """
+    from wflwv.datasets.writer import read_file_stats, write_file_stats
+    from wflwv.io.identity import sample_digest
+
+    stats = read_file_stats(index.path)
+    hashed = 0
+    for vid in video_ids:
+        row = index.video_row(vid)
+        want, size = str(row.get("sample_sha256") or ""), row.get("size_bytes")
+        path = index.video_path(vid)
+        fix = f"restore the file the index was built from, or {rebuild_hint(index.path, index.info)}"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise VideoChanged(f"video file {path} (video {vid!r}) is missing; {fix}") from None
+        if not want:
+            raise VideoChanged(f"index {index.path} records no identity for video {vid!r} (built by an older "
+                               f"wflwv); {rebuild_hint(index.path, index.info)}")
+        if size is not None and int(size) != st.st_size:
+            raise VideoChanged(f"video file {path} (video {vid!r}) is {st.st_size} bytes but the index recorded "
+                               f"{int(size)}: it changed since the index was built; {fix}")
+        seen = stats.get(vid) or {}
+        if (seen.get("size_bytes") == st.st_size and seen.get("mtime_ns") == st.st_mtime_ns
+                and seen.get("sample_sha256") == want):
+            continue
+        hashed += 1
+        if sample_digest(path) != want:
+            raise VideoChanged(f"video file {path} (video {vid!r}) differs from the one the index was built "
+                               f"from (content hash); {fix}")
+        stats[vid] = {"size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "sample_sha256": want}
+    if hashed:
+        write_file_stats(index.path, stats)
+    return hashed

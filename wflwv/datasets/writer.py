@@ -172,6 +172,15 @@ def file_stats(records: List[Dict[str, Any]]) -> Dict[str, Any]:
                        for r in records if r.get("size_bytes") is not None}}
 
 
+def write_file_stats(index_dir: Path, videos: Dict[str, Dict[str, Any]]) -> bool:
+    """Rewrite ``file_stats.json`` (a cache: a read-only index folder is fine, returns False)."""
+    try:
+        atomic_write_json(Path(index_dir) / "file_stats.json", {"videos": videos})
+        return True
+    except OSError:
+        return False
+
+
 def read_file_stats(index_dir: Path) -> Dict[str, Dict[str, Any]]:
     """``{video_id: {size_bytes, mtime_ns, sample_sha256}}`` from ``file_stats.json`` ({} if absent/unreadable)."""
     import json

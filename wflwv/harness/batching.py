@@ -120,6 +120,12 @@ class _VideoFailed(Exception):
         self.slot, self.exc = slot, exc
 
 
+def _close(frames: Any) -> None:
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()
+
+
 def run_video_parallel(detector, jobs: Iterable[VideoJob], batch_size: int = 16,
                        on_video_done: Optional[Callable[[VideoPrediction], None]] = None,
                        stats: Optional[BatchStats] = None, progress: Any = None,
@@ -150,7 +156,10 @@ def run_video_parallel(detector, jobs: Iterable[VideoJob], batch_size: int = 16,
     def fail(slot: _Slot, exc: BaseException) -> None:
         if slot in active:
             active.remove(slot)
+        _close(slot.job.frames)   # stop its decoder thread now (never left running at exit)
         if on_video_failed is None:
+            for other in active:
+                _close(other.job.frames)
             raise exc
         stats.failed += 1
         on_video_failed(slot.job.video_id, exc)

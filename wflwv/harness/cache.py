@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import numpy as np
 
 from wflwv.harness.runlock import RunLock
-from wflwv.io.atomic import atomic_write_json, atomic_write_parquet
+from wflwv.io.atomic import _UMASK as atomic_umask, atomic_write_json, atomic_write_parquet
 
 RUN_FORMAT = 1
 KEY_FIELDS = ("run_format", "dataset", "index_fingerprint", "index_content_sha", "detector", "detector_options",
@@ -295,25 +295,36 @@ class RunDir:
     def done(self, video_ids: Iterable[str]) -> List[str]:
         """The subset of ``video_ids`` whose predictions are committed and readable.
 
-        A shard whose Parquet footer cannot be read (truncated or damaged on disk) is reported on
-        stderr and removed, so the video is predicted again instead of blocking every rerun.
+        Each shard is read once per process (a damaged Parquet page fails to decode); one that is
+        corrupt is reported on stderr and removed, so its video is predicted again instead of
+        blocking every rerun.
         """
         out = []
         for v in video_ids:
             p = self.shard_path(v)
-            if p.is_file() and self._shard_ok(p):
+            if p.is_file() and (v in self._valid or self._shard_ok(p, v)):
                 out.append(v)
         return out
 
-    def _shard_ok(self, p: Path) -> bool:
+    @property
+    def _valid(self) -> set:
+        if "_valid_set" not in self.__dict__:
+            self.__dict__["_valid_set"] = set()
+        return self.__dict__["_valid_set"]
+
+    def _shard_ok(self, p: Path, v: str) -> bool:
         import sys
 
         import pyarrow.parquet as pq
 
         try:
-            pq.read_metadata(p)
+            table = pq.read_table(p)
+            ids = table.column("video_id").unique().to_pylist()
+            if ids != [v]:
+                raise ValueError(f"it holds video(s) {ids[:3]} instead of {v!r}")
+            self._valid.add(v)
             return True
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, KeyError) as exc:
             self.drop_shard(p, exc)
             print(f"wflwv: cached shard {p} is corrupt ({_first_line(exc)}); removed, its video will be "
                   f"predicted again", file=sys.stderr)
@@ -450,6 +461,7 @@ class RunDir:
                 writer = pq.ParquetWriter(tmp, predictions_table([], [], []).schema)
             writer.close()
             writer = None
+            os.chmod(tmp, 0o666 & ~atomic_umask)
             os.replace(tmp, target)
         except BaseException:
             if writer is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from wflwv.datasets.integrity import verify_videos
 from wflwv.detectors.checkpoint import check_pin, weights_verified
 from wflwv.harness.cache import RUN_FORMAT, RunDir
 from wflwv.harness.executor import Executor, LocalExecutor, make_shards
@@ -189,6 +190,8 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
     t1 = time.perf_counter()
     already = set(run.done(selected))
     todo = [v for v in selected if v not in already]
+    if decode and todo:   # each video to decode must be the file the index was built from
+        verify_videos(index, todo)
     executor = cfg.executor or LocalExecutor(cfg.jobs)
     inline = getattr(executor, "in_process", executor.workers <= 1)
     # several shards per worker balance the load (and bound the work a dead worker loses)

@@ -67,11 +67,36 @@ def get_index(index_dir: str):
     return _INDEXES[key]
 
 
+_LIVE_DECODERS: Dict[int, Tuple[Any, Any]] = {}
+
+
+def _register_decoder(stop, worker) -> None:
+    """Track a decode thread so interpreter exit stops and joins it first (see :func:`_stop_decoders`)."""
+    if not _LIVE_DECODERS:
+        import atexit
+
+        atexit.register(_stop_decoders)
+    for k in [k for k, (_, w) in _LIVE_DECODERS.items() if not w.is_alive() and w.ident is not None]:
+        _LIVE_DECODERS.pop(k, None)
+    _LIVE_DECODERS[id(worker)] = (stop, worker)
+
+
+def _stop_decoders() -> None:
+    """At exit: stop every decode thread still running and wait for it (a native decoder killed
+    mid-frame at interpreter shutdown aborts the process with SIGABRT)."""
+    for stop, _ in list(_LIVE_DECODERS.values()):
+        stop.set()
+    for _, worker in list(_LIVE_DECODERS.values()):
+        worker.join(timeout=10)
+    _LIVE_DECODERS.clear()
+
+
 def _decoded(path: Path, backend: str, prefetch: int = 4) -> Iterator[Tuple[int, Any]]:
     """``(frame_index, RGB image)`` of ``path``, decoded ``prefetch`` frames ahead in a thread.
 
     Native decoders release the GIL, so decoding the next frames overlaps with batching, inference
-    and cache commits of the main thread. Errors of the decoder are re-raised in the consumer.
+    and cache commits of the main thread. Errors of the decoder are re-raised in the consumer;
+    closing the generator (early stop, error, garbage collection) stops and joins the thread.
     """
     import queue
     import threading
@@ -87,8 +112,9 @@ def _decoded(path: Path, backend: str, prefetch: int = 4) -> Iterator[Tuple[int,
     end = object()
 
     def produce() -> None:
+        frames = iter_frames(path, backend=backend)
         try:
-            for fr in iter_frames(path, backend=backend):
+            for fr in frames:
                 while not stop.is_set():
                     try:
                         q.put((fr.index, fr.image), timeout=0.1)
@@ -97,11 +123,22 @@ def _decoded(path: Path, backend: str, prefetch: int = 4) -> Iterator[Tuple[int,
                         continue
                 if stop.is_set():
                     return
-            q.put(end)
+            _put(end)
         except BaseException as exc:  # noqa: BLE001 — handed to the consumer
-            q.put(exc)
+            _put(exc)
+        finally:
+            frames.close()          # releases the native decoder in this thread, before it ends
+
+    def _put(item) -> None:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     worker = threading.Thread(target=produce, name=f"decode-{path.name}", daemon=True)
+    _register_decoder(stop, worker)
     worker.start()
     try:
         while True:
@@ -112,7 +149,10 @@ def _decoded(path: Path, backend: str, prefetch: int = 4) -> Iterator[Tuple[int,
                 raise item
             yield item
     finally:
+        # the decoder thread must end before this generator does: a native decoder still running
+        # at interpreter exit aborts the process ("terminate called without an active exception")
         stop.set()
+        worker.join()
 
 
 def _skipped(n: int) -> Iterator[Tuple[int, Any]]:
