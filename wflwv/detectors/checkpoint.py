@@ -71,8 +71,8 @@ def check_format(path: str | os.PathLike) -> None:
 
     path = Path(path)
     with open(path, "rb") as fh:
-        head = fh.read(2)
-    if zipfile.is_zipfile(path):
+        head = fh.read(4)
+    if head == b"PK\x03\x04" or zipfile.is_zipfile(path):   # a zip (possibly truncated: torch.load names it)
         return
     if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:   # pickle protocol 2..5 (legacy torch.save)
         return

@@ -215,6 +215,8 @@ def run_shard(spec: ShardSpec) -> Dict[str, Any]:
     commit_s = [0.0]
 
     def failed(video_id: str, exc: BaseException) -> None:
+        if isinstance(exc, OSError):   # the disk or permissions, not this video: stop the run (issue 12)
+            raise exc
         run.commit_failure(video_id, failure_reason(exc))
 
     def done(pred: VideoPrediction) -> None:
