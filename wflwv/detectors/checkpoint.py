@@ -74,7 +74,7 @@ def check_format(path: str | os.PathLike) -> None:
         head = fh.read(4)
     if head == b"PK\x03\x04" or zipfile.is_zipfile(path):   # a zip (possibly truncated: torch.load names it)
         return
-    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:   # pickle protocol 2..5 (legacy torch.save)
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:   # pickle protocol 2..5 (legacy torch.save)
         return
     raise CheckpointError(f"{path} is not a PyTorch checkpoint (neither a torch.save zip archive nor a "
                           f"pickle; {path.stat().st_size} bytes): pass the .pth / .pth.tar file of the "
