@@ -93,4 +93,4 @@ reproduce: install
 	$(PYTHON) -m wflwv.harness.reproduce
 
 clean:
-	rm -rf build runs .pytest_cache
+	rm -rf build runs .pytest_cache leaderboards/demo
