@@ -130,18 +130,13 @@ def test_killed_worker_is_retried_with_identical_results(demo, local_run, ray_lo
     killed = []
     stop = threading.Event()
 
-    def killer() -> None:   # SIGKILL a worker that is busy with a shard once the run has started
-        shards = None
-        while not stop.is_set():
-            if shards is None:
-                found = list(tmp_path.glob("*/shards"))
-                shards = found[0] if found else None
-            elif any(shards.glob("*.parquet")):
-                busy = _ray_workers_of(os.getpid())
-                if busy:
-                    os.kill(busy[0], signal.SIGKILL)
-                    killed.append(busy[0])
-                    return
+    def killer() -> None:   # SIGKILL the first worker seen busy with a shard (its first one: setup
+        while not stop.is_set():   # + prediction, a window of a second or more on any machine)
+            busy = _ray_workers_of(os.getpid())
+            if busy:
+                os.kill(busy[0], signal.SIGKILL)
+                killed.append(busy[0])
+                return
             time.sleep(0.002)
 
     t = threading.Thread(target=killer, daemon=True)
@@ -155,6 +150,27 @@ def test_killed_worker_is_retried_with_identical_results(demo, local_run, ray_lo
     assert s["executor"]["retried_shards"] >= 1
     _assert_same_bytes(ref_dir, tmp_path / s["run"]["dir"])
     assert _ray_workers_of(os.getpid(), busy_only=False) == []    # actors are gone after the run
+
+
+def test_retry_skips_videos_already_committed(demo, local_run, tmp_path):
+    """What a retried shard runs: only the videos the dead worker had not committed yet."""
+    from wflwv.harness.cache import RunDir
+    from wflwv.harness.ray_executor import _remaining
+    from wflwv.harness.shard import ShardSpec
+
+    _, ref_dir = local_run
+    run = RunDir.load(ref_dir)
+    ids = tuple(run.done(sorted(run.cached_video_ids())))[:3]
+    spec = ShardSpec(index_dir=str(demo), video_ids=ids, model="noisy", options=(), run_dir=str(ref_dir))
+    assert len(ids) == 3 and _remaining(spec).video_ids == ()
+    fresh = tmp_path / ref_dir.name     # the name carries the key
+    shutil.copytree(ref_dir, fresh)
+    os.unlink(RunDir.load(fresh).shard_path(ids[1]))
+    left = _remaining(ShardSpec(index_dir=str(demo), video_ids=ids, model="noisy", options=(), run_dir=str(fresh)))
+    assert left.video_ids == (ids[1],)
+    with pytest.raises(FileNotFoundError, match="cannot see the run directory"):
+        _remaining(ShardSpec(index_dir=str(demo), video_ids=ids, model="noisy", options=(),
+                             run_dir=str(tmp_path / "elsewhere")))
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ Torch detectors on CPU: each worker runs torch with the driver's intra-op thread
 float32 results change with it; that keeps predictions byte-identical to an in-process run
 (at the price of oversubscribing cores when several workers share a node).
 
-Failures: when a worker process or its node dies, its shard is resubmitted to a fresh actor
+Failures: when a worker process or its node dies (or Ray's memory monitor kills it), its shard is resubmitted to a fresh actor
 (``max_retries`` times per shard). The retry first drops the videos the dead worker had already
 committed, so each finished video is committed once; a video that was in flight is recomputed
 from scratch (its temp file, if any, is never published). Errors raised by the work itself (bad
@@ -196,13 +196,12 @@ class RayExecutor(Executor):
         self.close()
 
     def _map(self, ray, fn, shards) -> Iterator[Any]:
-        from ray.exceptions import RayActorError, RayTaskError
+        import ray.exceptions as rex
+        from ray.exceptions import RayTaskError
 
-        try:
-            from ray.exceptions import ActorUnavailableError
-            lost = (RayActorError, ActorUnavailableError)
-        except ImportError:  # older Ray 2.x
-            lost = (RayActorError,)
+        # the worker (or its node) is gone, or Ray's memory monitor killed it: retry elsewhere
+        lost = tuple(getattr(rex, n) for n in ("RayActorError", "ActorUnavailableError", "OutOfMemoryError",
+                                               "WorkerCrashedError", "NodeDiedError") if hasattr(rex, n))
         self._size(ray)
         torch = sys.modules.get("torch")   # loaded by the driver only for torch detectors
         self.torch_threads = torch.get_num_threads() if torch is not None else None
