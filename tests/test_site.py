@@ -160,3 +160,17 @@ def test_scatter_axis_names_the_board_normaliser():
     fs = ref[(ref["nme_normaliser"] == "fs (probable; unconfirmed)") & ref["nmf"].notna()].head(1)
     fig, _ = scatter_figure(pd.concat([fs]), "t", normaliser="fs (probable; unconfirmed)")
     assert "normaliser: fs (probable; unconfirmed)" in to_svg(fig)
+
+
+def test_the_committed_demo_site_is_complete():
+    """``leaderboards/site`` (built by ``make site``) opens without the runs: every link is shipped."""
+    import subprocess
+    from pathlib import Path
+
+    site = Path(__file__).resolve().parents[1] / "leaderboards" / "site"
+    data = json.loads((site / "leaderboard.json").read_text())
+    assert data["schema_version"] == 1 and (site / "index.html").is_file()
+    links = {rel for r in data["rows"] for rel in (r.get("links") or {}).values()}
+    assert links and all((site / rel).is_file() for rel in links)
+    git = subprocess.run(["git", "-C", str(site), "check-ignore", *sorted(links)], capture_output=True, text=True)
+    assert git.stdout.strip() == "", f"linked files ignored by git: {git.stdout}"

@@ -13,7 +13,7 @@ import click
 @click.option("--reference-file", default=None, help="another reference CSV with the same columns")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="write PNG figures")
 @click.option("--site/--no-site", default=True, show_default=True, help="write index.html and leaderboard.json")
-@click.option("--copy-runs", is_flag=True, help="copy each run's summary.json and Parquet files under OUT/runs/ "
+@click.option("--copy-runs", is_flag=True, help="copy each run's summary.json and Parquet files under OUT/run_files/ "
               "so the site's links keep working when OUT is published alone")
 @click.option("--print/--no-print", "show", default=True, show_default=True, help="print the Markdown table")
 def leaderboard(runs, out, reference, reference_file, plots, site, copy_runs, show) -> None:

@@ -24,6 +24,7 @@ SCHEMA = "wflwv-leaderboard"
 SCHEMA_VERSION = 1
 SITE_DIR = Path(__file__).resolve().parents[1] / "data" / "site"
 RUN_FILES = ("summary.json", "video_metrics.parquet", "frame_errors.parquet")
+RUN_COPY_DIR = "run_files"  # not "runs": that name is git-ignored, and the demo site is committed
 COPY_FILES = ("summary.json", "video_metrics.parquet")  # small; enough to check every number shown
 GT_FREE_COLUMNS = ("pareto_rank", "jitter_d2", "jitter_d1", "lag_frames", "lag_ms", "ref_dist")
 # name -> (label, unit, better, digits); the page shows these when a board has a value in them
@@ -59,7 +60,7 @@ def _clean(v: Any) -> Any:
 def _links(run: str, out: Path, copy_runs: bool) -> Dict[str, str]:
     src = Path(run)
     if copy_runs:
-        dst = out / "runs" / src.name
+        dst = out / RUN_COPY_DIR / src.name
         dst.mkdir(parents=True, exist_ok=True)
         for name in COPY_FILES:
             if (src / name).is_file():
@@ -153,6 +154,8 @@ def render_html(data: Dict[str, Any]) -> str:
 
 def write_site(df, paired, out: Path, html: bool = True, png: bool = True, copy_runs: bool = False) -> List[Path]:
     """Write ``leaderboard.json`` and ``index.html`` (``html``) and the PNG plots (``png``) into ``out``."""
+    if copy_runs:  # our folder: drop copies of runs that are no longer on the board
+        shutil.rmtree(out / RUN_COPY_DIR, ignore_errors=True)
     data = site_data(df, paired, out, copy_runs=copy_runs, png=png)
     files = data.pop("_files")
     if html:

@@ -16,7 +16,7 @@ def write(df, out_dir, plots: bool = True, site: bool = True, copy_runs: bool = 
     filtered-vs-unfiltered deltas are also added to ``df`` as ``d*_vs_unfiltered`` columns.
     With ``site``, ``index.html`` and ``leaderboard.json`` (:mod:`wflwv.leaderboard.site`);
     with ``copy_runs``, each run's ``summary.json`` and Parquet tables are copied under
-    ``runs/`` in ``out_dir`` so the site's links work wherever the folder is moved.
+    ``run_files/`` in ``out_dir`` so the site's links work wherever the folder is moved.
     """
     from wflwv.leaderboard.markdown import render_markdown
     from wflwv.leaderboard.paired import attach_vs_unfiltered, paired_table
