@@ -127,7 +127,15 @@ def test_page_sorts_filters_keeps_state_and_exports(browser, site, tmp_path):
     # GT-free section: Pareto order (front first), never a ranking by jitter alone
     gt = page.locator(f"table.gtfree[data-board='{board['id']}'] tbody tr")
     assert gt.count() == expect // 3 and "front" in gt.nth(0).inner_text()
+    # simulated = no: only the published rows remain, flagged by source
     page.select_option("#f-model", "")
+    page.select_option("#f-source", "")
+    page.select_option("#f-sim", "no")
+    sources = page.locator("table.lb td.c-source").all_inner_texts()
+    n_pub = sum(1 for r in data["rows"] if not r["simulated"])
+    assert len(sources) == n_pub > 0 and not any(s.startswith("wflwv") for s in sources)
+    assert page.locator("table.lb tr.derived").count() == sum(1 for r in data["rows"] if r["source"] == "derived")
+    page.select_option("#f-sim", "")
     shot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
