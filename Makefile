@@ -55,24 +55,24 @@ site:
 # pipeline (build -> evaluate -> board). The clips are local research data (../shared, never committed);
 # needs the [dlib] extra (make install-dev). Each board records these commands and the index fingerprints.
 REALDATA  ?= ../shared/realdata
-REAL_DIR  ?= build/real
-REAL_RUNS ?= runs/real
+REAL_CLIPS_DIR  ?= build/real
+REAL_CLIPS_RUNS ?= runs/real
 REAL_FILTERS := none one-euro kalman ema:alpha=0.5 savgol
 real-clips:
-	$(WFLWV) build ytc --root $(REALDATA)/videos/ytc_clm --out $(REAL_DIR)/ytc
-	$(WFLWV) build clips --root $(REALDATA)/videos --out $(REAL_DIR)/clips
+	$(WFLWV) build ytc --root $(REALDATA)/videos/ytc_clm --out $(REAL_CLIPS_DIR)/ytc
+	$(WFLWV) build clips --root $(REALDATA)/videos --out $(REAL_CLIPS_DIR)/clips
 	$(WFLWV) build synthetic --from-images $(REALDATA)/images_annotated/helen_300w_dxy --videos 8 --frames 60 \
-	    --seed 0 --out $(REAL_DIR)/semi
+	    --seed 0 --out $(REAL_CLIPS_DIR)/semi
 	for d in ytc clips; do \
-	    $(WFLWV) evaluate --model dlib68 --dataset $(REAL_DIR)/$$d $(addprefix --filter ,$(REAL_FILTERS)) \
-	        --out $(REAL_RUNS)/clips || exit 1; done
-	$(WFLWV) evaluate --model dlib68 --dataset $(REAL_DIR)/semi --boxes detector:hog \
-	    $(addprefix --filter ,$(REAL_FILTERS)) --out $(REAL_RUNS)/semi
+	    $(WFLWV) evaluate --model dlib68 --dataset $(REAL_CLIPS_DIR)/$$d $(addprefix --filter ,$(REAL_FILTERS)) \
+	        --out $(REAL_CLIPS_RUNS)/clips || exit 1; done
+	$(WFLWV) evaluate --model dlib68 --dataset $(REAL_CLIPS_DIR)/semi --boxes detector:hog \
+	    $(addprefix --filter ,$(REAL_FILTERS)) --out $(REAL_CLIPS_RUNS)/semi
 	$(PYTHON) -m wflwv.real_clips leaderboards/real_clips \
-	    "Real detectors on unlabelled real clips (GT-free: jitter and lag)" $(REAL_RUNS)/clips
+	    "Real detectors on unlabelled real clips (GT-free: jitter and lag)" $(REAL_CLIPS_RUNS)/clips
 	$(PYTHON) -m wflwv.real_clips leaderboards/real_clips.semi \
 	    "Real detectors on labelled semi-synthetic clips (annotated stills; GT and GT-free side by side)" \
-	    $(REAL_RUNS)/semi
+	    $(REAL_CLIPS_RUNS)/semi
 
 test: install-dev
 	$(PYTHON) -m pytest -q
