@@ -19,6 +19,17 @@ from wflwv.boxes.base import BoxSource, BoxSourceError, FrameBox, VideoBoxes
 #: name -> callable(frame RGB uint8) -> box [4] (NaN = no face); see register_face_detector
 FACE_DETECTORS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 DEFAULTS = {"every": 10, "roi": 0.4, "cut": 0.30}
+_HOG: Dict[Any, Any] = {}     # one dlib HOG detector per process and settings (building one takes seconds)
+
+
+def shared_hog(upsample: int = 0, retry_upsample: Optional[int] = 1, max_side: Optional[int] = None):
+    """The process-wide :class:`wflwv.boxes.hog.HogFaceDetector` with these settings."""
+    from wflwv.boxes.hog import HogFaceDetector
+
+    key = (int(upsample), retry_upsample, max_side)
+    if key not in _HOG:
+        _HOG[key] = HogFaceDetector(upsample=upsample, retry_upsample=retry_upsample, max_side=max_side)
+    return _HOG[key]
 
 
 def register_face_detector(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -106,9 +117,7 @@ class FaceDetectorBoxSource(BoxSource):
             if self.name in FACE_DETECTORS:
                 self._face = CallableFaceDetector(self.name, FACE_DETECTORS[self.name])
             elif self.name == "hog":
-                from wflwv.boxes.hog import HogFaceDetector
-
-                self._face = HogFaceDetector()
+                self._face = shared_hog()
             else:
                 raise BoxSourceError(f"box source {self.spec!r}: no face detector {self.name!r} is registered; "
                                      f"use detector:hog, --boxes dataset or --boxes gt")

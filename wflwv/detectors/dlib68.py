@@ -107,10 +107,10 @@ class Dlib68(Detector):
     def face_detector(self) -> HogFaceDetector:
         """The HOG detector that ``box_mode=refine`` runs around a given box (created on first use)."""
         if self._face_detector is None:
+            from wflwv.boxes.detector import shared_hog
+
             o = self.cfg.options
-            self._face_detector = HogFaceDetector(upsample=o.get("upsample", 0),
-                                                  retry_upsample=o.get("retry_upsample", 1),
-                                                  max_side=o.get("det_max_side"))
+            self._face_detector = shared_hog(o.get("upsample", 0), o.get("retry_upsample", 1), o.get("det_max_side"))
         return self._face_detector
 
     def predict_box(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
