@@ -157,17 +157,30 @@ def test_unlabelled_run_scores_gt_free_metrics_and_survives_a_bad_clip(clips, tm
         run = tmp_path / "runs" / s["run"]["dir"]
         t = pq.read_table(run / "predictions.parquet").to_pandas()
         assert set(t["track_id"]) == {0} and len(t) == 24 + 18 + 20
-        # a clip that no longer decodes: a failed row with its reason, the others complete
-        (root / "a" / "two.avi").write_bytes(b"garbage")
+        # a clip whose decoder fails mid-way: a failed row with its reason, the others complete
         import shutil
 
+        import wflwv.io.video as video
+
+        real = video.iter_frames
+
+        def flaky(path, *a, **k):
+            for fr in real(path, *a, **k):
+                if str(path).endswith("two.avi") and fr.index == 5:
+                    raise video.VideoError(f"{path}: corrupt packet at frame 5")
+                yield fr
+
         shutil.rmtree(tmp_path / "runs")
-        s2 = _eval(idx, tmp_path / "runs", boxes="detector:centre:every=1")
+        mp = pytest.MonkeyPatch()
+        mp.setattr(video, "iter_frames", flaky)
+        try:
+            s2 = _eval(idx, tmp_path / "runs", boxes="detector:centre:every=1")
+        finally:
+            mp.undo()
     finally:
         FACE_DETECTORS.pop("centre", None)
-        _write_clip(root / "a" / "two.avi", T=18, dx=2.0)
     (fail,) = s2["failures"]
-    assert fail["video_id"] == "a__two" and fail["reason"]
+    assert fail["video_id"] == "a__two" and "corrupt packet at frame 5" in fail["reason"]
     row = next(r for r in s2["results"] if r["subset"] == "all" and r["filter"] == "none")
     assert row["n_videos"] == 2 and row["n_failed_videos"] == 1 and not row["complete"]
     a = next(r for r in s2["results"] if r["subset"] == "a" and r["filter"] == "none")
