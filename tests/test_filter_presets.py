@@ -78,6 +78,13 @@ def test_in_sample_is_decided_by_index_fingerprint_and_subset():
     for pid in available():                                         # every shipped preset can be matched
         fp = load(pid)["tuning"]["index_fingerprint"]
         assert isinstance(fp, str) and len(fp) == 64 and int(fp, 16) >= 0
+        p = load(pid)
+        lag = p["applied"]["tuned"]["lag_frames"]
+        assert p["applied"]["unfiltered"]["lag_frames"] == 0.0             # `none` adds no delay
+        if p["filter"] in ("ema", "kalman", "one-euro") or pid.endswith("-causal"):
+            assert lag > 0.1, pid                                           # causal filters lag moving faces
+        else:
+            assert abs(lag) < 0.05, pid                                     # centred smoothers do not
 
 
 def test_rows_are_flagged_in_sample_only_on_the_tuning_index(tmp_path, monkeypatch):
