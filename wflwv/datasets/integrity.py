@@ -95,7 +95,6 @@ def verify_videos(index, video_ids) -> int:
     equal ``sample_sha256``. The digest is skipped when size and mtime equal those cached in the
     index's ``file_stats.json`` for the same digest (written at build, updated here best-effort).
     """
-    from wflwv.datasets.writer import read_file_stats, write_file_stats
     from wflwv.io.identity import sample_digest
 
     stats = read_file_stats(index.path)
@@ -127,3 +126,25 @@ def verify_videos(index, video_ids) -> int:
     if hashed:
         write_file_stats(index.path, stats)
     return hashed
+
+
+def write_file_stats(index_dir: Path, videos: Dict[str, Dict[str, Any]]) -> bool:
+    """Rewrite ``file_stats.json`` (a cache: a read-only index folder is fine, returns False)."""
+    from wflwv.io.atomic import atomic_write_json as _atomic_write_json
+
+    try:
+        _atomic_write_json(Path(index_dir) / "file_stats.json", {"videos": videos})
+        return True
+    except OSError:
+        return False
+
+
+def read_file_stats(index_dir: Path) -> Dict[str, Dict[str, Any]]:
+    """``{video_id: {size_bytes, mtime_ns, sample_sha256}}`` from ``file_stats.json`` ({} if absent/unreadable)."""
+    import json
+
+    try:
+        data = json.loads((Path(index_dir) / "file_stats.json").read_text())
+        return dict(data.get("videos", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from wflwv.datasets import integrity
+from wflwv.datasets.integrity import read_file_stats, write_file_stats  # noqa: F401 (re-exported)
 from wflwv.datasets.index import INDEX_FORMAT
 from wflwv.io.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
 
@@ -170,26 +171,6 @@ def file_stats(records: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {"videos": {r["item"].video_id: {"size_bytes": r.get("size_bytes"), "mtime_ns": r.get("mtime_ns"),
                                             "sample_sha256": r.get("sample_sha256", "")}
                        for r in records if r.get("size_bytes") is not None}}
-
-
-def write_file_stats(index_dir: Path, videos: Dict[str, Dict[str, Any]]) -> bool:
-    """Rewrite ``file_stats.json`` (a cache: a read-only index folder is fine, returns False)."""
-    try:
-        atomic_write_json(Path(index_dir) / "file_stats.json", {"videos": videos})
-        return True
-    except OSError:
-        return False
-
-
-def read_file_stats(index_dir: Path) -> Dict[str, Dict[str, Any]]:
-    """``{video_id: {size_bytes, mtime_ns, sample_sha256}}`` from ``file_stats.json`` ({} if absent/unreadable)."""
-    import json
-
-    try:
-        data = json.loads((Path(index_dir) / "file_stats.json").read_text())
-        return dict(data.get("videos", {}))
-    except (OSError, ValueError, AttributeError):
-        return {}
 
 
 def recorded_root(root: Path, out_dir: Path) -> str:
