@@ -88,23 +88,30 @@ def zero_lag_reference(raw: np.ndarray, offsets: Optional[Sequence[int]] = None,
     if sigma <= 0 or F == 0:
         return out
     H = int(np.ceil(3.0 * sigma))
+    D = p.shape[1] * 2
+    flat = np.where(valid[:, None], p.reshape(F, D), 0.0)
+    pad = np.zeros((F + 2 * H, D))
+    pad[H:H + F] = flat
     rows = np.arange(F)
+    # the slope term only matters where the window is cut by a segment edge (elsewhere s1 = 0)
+    E = np.flatnonzero(valid & ((rows - H < lo) | (rows + H >= hi)))
     s0, s1, s2 = np.zeros(F), np.zeros(F), np.zeros(F)
-    y0, y1 = np.zeros_like(p), np.zeros_like(p)
+    y0, y1 = np.zeros((F, D)), np.zeros((F, D))
+    tmp = np.empty((F, D))
     for j in range(-H, H + 1):
-        idx = rows + j
-        ok = valid & (idx >= lo) & (idx < hi)
+        ok = valid & (rows + j >= lo) & (rows + j < hi)
         w = np.where(ok, np.exp(-0.5 * (j / sigma) ** 2), 0.0)
-        y = np.where(ok[:, None, None], p[np.clip(idx, 0, F - 1)], 0.0)
         s0 += w
         s1 += w * j
         s2 += w * j * j
-        y0 += w[:, None, None] * y
-        y1 += (w * j)[:, None, None] * y
+        np.multiply(pad[H + j:H + j + F], w[:, None], out=tmp)   # frames t + j, weighted (0 outside)
+        y0 += tmp
+        if j:
+            y1[E] += j * tmp[E]
     det = s0 * s2 - s1 * s1
     line = valid & (det > 1e-9 * np.maximum(s0 * s2, 1e-300))
     with np.errstate(invalid="ignore", divide="ignore"):
-        fit = (s2[:, None, None] * y0 - s1[:, None, None] * y1) / det[:, None, None]
+        fit = ((s2[:, None] * y0 - s1[:, None] * y1) / det[:, None]).reshape(p.shape)
     return np.where(line[:, None, None], fit, out)
 
 
@@ -146,16 +153,22 @@ def delay_terms(x: np.ndarray, ref: np.ndarray, offsets: Optional[Sequence[int]]
         raise ValueError(f"reference face size is {s[bad][0]!r} at row {int(t[bad][0])}: degenerate landmarks; "
                          "mark the frame invalid")
     w = 1.0 / (s * s)
-    xt = xp[t]
+    D = xp.shape[1] * 2
+    X, R = xp.reshape(F, D), r.reshape(F, D)
+    # |r_s - r_{s-1}|^2 per frame: with it, Q follows from P (d_n - d_{n+1} = r_{t-n-1} - r_{t-n})
+    dr = np.zeros(F)
+    if F > 1:
+        diff = R[1:] - R[:-1]
+        dr[1:] = np.einsum("ij,ij->i", diff, diff)
     P = np.zeros((V, 2 * K + 1))
-    Q = np.zeros((V, 2 * K))
-    prev = None
+    DR = np.zeros((V, 2 * K))
+    Xt = X[t]
     for i, n in enumerate(range(-K, K + 1)):
-        d = xt - r[t - n]
-        P[:, i] = np.bincount(vid[t], w * np.einsum("fnc,fnc->f", d, d), V)
-        if prev is not None:
-            Q[:, i - 1] = np.bincount(vid[t], w * np.einsum("fnc,fnc->f", prev, d), V)
-        prev = d
+        d = Xt - R[t - n]
+        P[:, i] = np.bincount(vid[t], w * np.einsum("ij,ij->i", d, d), V)
+        if i < 2 * K:
+            DR[:, i] = np.bincount(vid[t], w * dr[t - n], V)
+    Q = 0.5 * (P[:, :-1] + P[:, 1:] - DR)
     return {"P": P, "Q": Q, "n_used": np.bincount(vid[t], minlength=V).astype(np.int64)}
 
 
