@@ -4,8 +4,10 @@
 flicker (NMF units, NaN where no transition), valid. ``video_metrics.parquet``: filter,
 video_id, subset, nme_io, nme_fs, nmf, n_frames, n_valid, n_transitions, skipped, and the per-video
 GT-free columns (jitter_d1, jitter_d2, ref_dist, lag_frames, lag_ref_frames, lag_censored;
-docs/gt_free_protocol.md).
-``summary.json``: provenance (anchors §1) and one result row per subset × filter.
+docs/gt_free_protocol.md), coverage, n_tracks, n_wrong_face, and ``status`` / ``reason`` (failed
+videos get a row with their reason) / ``warning`` (timestamp fallback; docs/box_sources.md).
+``summary.json``: provenance (anchors §1), ``failures``, ``warnings`` and one result row per
+subset × filter (with ``n_failed_videos``, ``coverage``, ``n_tracks``, ``box_source``).
 """
 
 from __future__ import annotations

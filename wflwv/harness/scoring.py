@@ -9,6 +9,11 @@ All videos are concatenated into ragged arrays (``offsets``) and scored in one v
   scheme's ``io_pair``.
 * **Unreliable frames** (``exclude_unreliable``) are passed as ``valid=False``: they leave NME and
   every flicker difference that touches them, but filters still see the detector output there.
+* **Unlabelled indexes** (no GT) get NaN GT metrics and every GT-free column; labelled ones both.
+* **Tracks.** Segments (filters restart, jitter differences stop) begin at new track ids, scene cuts
+  and after frames without a face, from the box source's track record. On a labelled index a frame
+  whose tracked box overlaps the annotated face by IoU < :data:`MIN_GT_IOU` is a missed detection
+  (docs/box_sources.md). Unusable timestamps fall back to ``i / fps`` with a warning per video.
 * **Aggregates** are macro means over videos (official), FR/AUC@0.10 over all scored frames
   (``per_frame``), a 95 % bootstrap CI over videos, and the lag-aware GT-free columns
   (jitter, lag, distance to the zero-lag reference; docs/gt_free_protocol.md).
