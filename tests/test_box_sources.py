@@ -152,3 +152,13 @@ def test_tracked_box_on_another_face_is_a_missed_detection(tiny, tmp_path):
     assert row["video_nme.io"] == 0.0                     # never scored against the wrong face
     assert row["fr@0.10"] == pytest.approx(100 * (n // 3) / n)   # but counted as failures
     assert index.landmark_scheme == "wflw98"
+
+
+def test_default_is_frame_for_detectors_that_find_faces_themselves(tiny):
+    from types import SimpleNamespace
+
+    from wflwv.datasets.index import load_index
+
+    index = load_index(tiny)
+    assert default_box_source(index, SimpleNamespace(finds_faces=True)) == "frame"
+    assert default_box_source(index, SimpleNamespace(finds_faces=False)) == "dataset"

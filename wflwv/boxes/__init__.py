@@ -70,8 +70,11 @@ def create_box_source(spec: str) -> BoxSource:
                          f"(e.g. detector:hog)")
 
 
-def default_box_source(index) -> str:
-    """``dataset`` when the index has a box on every frame of its first video, else ``detector:hog``."""
+def default_box_source(index, detector_cfg=None) -> str:
+    """``frame`` for detectors that find faces themselves; else ``dataset`` when the index has a box
+    on every frame of its first video, else ``detector:hog`` (face detector + tracker)."""
+    if detector_cfg is not None and getattr(detector_cfg, "finds_faces", False):
+        return "frame"
     vids = index.video_ids(None)
     if vids and index.boxes(vids[0]) is not None:
         return "dataset"

@@ -48,6 +48,7 @@ class DetectorCfg:
     simulated: bool = False
     needs_gt: bool = False             # reads ground truth (simulated detectors only)
     may_miss: bool = False             # returns all-NaN rows for frames where no face was found
+    finds_faces: bool = False          # finds the face in the whole frame itself (default box source: frame)
     requires_gpu: bool = False
     extra: str = ""                    # pip extra that installs its dependencies
     notes: str = ""

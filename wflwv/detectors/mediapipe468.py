@@ -157,7 +157,7 @@ def create(name: str = "mediapipe468", weights: Optional[str] = None, device: st
     mp = import_mediapipe()
     version = getattr(mp, "__version__", "unknown")
     approx = output == "ibug68"
-    cfg = DetectorCfg(may_miss=True, 
+    cfg = DetectorCfg(may_miss=True, finds_faces=True, 
         name=f"mediapipe468.{mode}", family="mediapipe468", landmark_scheme=output, num_landmarks=68 if approx else 468,
         input_size=0, crop_protocol="none", weights_license=LICENSE,
         paper="Kartynnik et al., Real-time Facial Surface Geometry from Monocular Video on Mobile "

@@ -150,8 +150,7 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
     if not selected:
         raise ValueError(f"no videos to evaluate in {cfg.dataset} (subset {subset or 'all'})")
     filters = make_filters(cfg.filters)
-    source = create_box_source(cfg.boxes or default_box_source(index))
-    box_source = source.spec
+    source = create_box_source(cfg.boxes) if cfg.boxes else None   # a bad --boxes fails before loading
     model, options = parse_options(cfg.model)
     if cfg.weights_sha256 is not None:
         if cfg.weights is None:
@@ -159,6 +158,9 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
         check_pin(cfg.weights, cfg.weights_sha256)
     detector = get_detector(model, options, cfg.weights, cfg.device, cfg.dtype)
     dcfg = detector.cfg
+    if source is None:       # no --boxes: the index's boxes, else the face detector + tracker
+        source = create_box_source(default_box_source(index, dcfg))
+    box_source = source.spec
     if cfg.decode not in ("auto", "always", "never"):
         raise ValueError(f"decode must be auto, always or never, got {cfg.decode!r}")
     if cfg.decode == "never" and not dcfg.needs_gt:
