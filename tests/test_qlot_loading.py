@@ -141,3 +141,25 @@ def test_tracker_state_protocol_and_crop_modes(tmp_path):
     np.testing.assert_array_equal(box.crop_boxes(boxes, st_b), boxes)
     lm2, _ = track.predict_frames(frames, boxes, state=restacked)
     assert lm2.shape == (2, 68, 2) and np.isfinite(lm2).all()
+
+
+def test_self_tracking_restarts_a_lost_track_only(tmp_path):
+    from wflwv.detectors import create
+
+    torch.save({"model_state_dict": _state(), "query_points": {"queries.Ibug": torch.randn(68, 3) * 0.5}},
+               tmp_path / "w.pth")
+    det = create("qlot", weights=str(tmp_path / "w.pth"), dtype="float64")
+    frames = [np.random.default_rng(i).integers(0, 255, (200, 240, 3), dtype=np.uint8) for i in range(2)]
+    boxes = np.array([[60.0, 40.0, 170.0, 160.0], [50.0, 30.0, 150.0, 150.0]])
+    _, st = det.predict_frames(frames, boxes)
+    st.frame_lm[1] = st.frame_lm[1] * 50.0          # video 1's track explodes, video 0's is fine
+    lm, _ = det.predict_frames(frames, boxes, state=st)
+    assert det.track_restarts == 1
+    fresh, _ = det.predict_frames(frames[1:], boxes[1:])           # a restart = a first frame from the box
+    np.testing.assert_allclose(lm[1], fresh[0], atol=1e-9)
+    keep, _ = det.predict_frames(frames[:1], boxes[:1], state=det.split_state(st, 2)[0])
+    np.testing.assert_allclose(lm[0], keep[0], atol=1e-9)
+    with pytest.raises(ValueError, match="over 8x"):
+        from wflwv.detectors.crops import qlot_cut
+
+        qlot_cut(frames[0], [0, 0, 5000, 5000])

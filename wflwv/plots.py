@@ -236,9 +236,60 @@ def ced_figure(g, title: str):
     return fig
 
 
+def _nad_curve(r) -> List[float]:
+    """The NAD-vs-m curve (×10³) of a measured row, read from its run's summary.json (else [])."""
+    import json
+
+    p = Path(str(r["run"])) / "summary.json"
+    if r.get("source") != "wflwv" or not p.is_file():
+        return []
+    for row in json.loads(p.read_text()).get("results", []):
+        if row.get("filter") == r["filter_id"] and row.get("subset") == r["subset"]:
+            return [float(v) for v in row.get("nad_curve") or []]
+    return []
+
+
+def nad_figure(g, title: str):
+    """NAD(m) ×10³ against the block size m (log–log) for a board's rows; None when no row has NAD.
+
+    Measured rows draw their whole curve; published rows their NAD(1/4/16) points. Slopes: −½ white
+    jitter, 0 flicker floor, +½ random walk, +1 drift (docs/nad.md).
+    """
+    plt = _plt()
+    lines = []
+    for _, r in g.iterrows():
+        label = f"{r['model']} · {r['filter']}" + (" (SIMULATED)" if bool(r.get("simulated")) else "")
+        curve = _nad_curve(r)
+        if curve:
+            lines.append((label, np.arange(1, len(curve) + 1), np.asarray(curve), "-"))
+            continue
+        pts = [(m, r.get(f"nad_{m}")) for m in (1, 4, 16)]
+        pts = [(m, float(v)) for m, v in pts if _finite(v) and float(v) > 0]
+        if pts:
+            lines.append((label + f" [{r['source']}]", np.array([m for m, _ in pts]),
+                          np.array([v for _, v in pts]), "o--"))
+    if not lines:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for i, (label, m, v, style) in enumerate(lines):
+        ok = v > 0
+        ax.loglog(m[ok], v[ok], style, label=label, color=f"C{i % 10}", lw=1.4, ms=4)
+    m0 = np.array([1.0, 30.0])
+    y0 = float(np.nanmedian([v[0] for _, _, v, _ in lines]))
+    for k, name in ((-0.5, "−½ jitter"), (0.5, "+½ random walk"), (1.0, "+1 drift")):
+        ax.loglog(m0, y0 * m0 ** k, ":", color="0.6", lw=0.8)
+        ax.annotate(name, (m0[1], y0 * m0[1] ** k), fontsize=7, color="0.4")
+    ax.set_xlabel("block size m (frames)")
+    ax.set_ylabel("NAD(m) ×10³  ↓")
+    ax.set_title(f"NAD vs m (slope = error type)\n{title}", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def board_plots(g, title: str, out: Optional[Path] = None, stem: str = "",
                 normaliser: str = "io") -> Dict[str, object]:
-    """SVG text of a board's figures (``scatter``, ``ced``, ``gtfree``) plus point numbers.
+    """SVG text of a board's figures (``scatter``, ``ced``, ``gtfree``, ``nad``) plus point numbers.
 
     With ``out``, the same figures are also written as ``{kind}_{stem}.png``; their paths are
     listed under ``files``.
@@ -248,7 +299,8 @@ def board_plots(g, title: str, out: Optional[Path] = None, stem: str = "",
     figs["scatter"], res["numbers"] = scatter_figure(g, title, normaliser)
     figs["ced"] = ced_figure(g, title)
     figs["gtfree"], res["gtfree_numbers"] = gtfree_figure(g, title)
-    names = {"scatter": "nme_vs_nmf", "ced": "ced", "gtfree": "jitter_vs_lag"}
+    figs["nad"] = nad_figure(g, title)
+    names = {"scatter": "nme_vs_nmf", "ced": "ced", "gtfree": "jitter_vs_lag", "nad": "nad_vs_m"}
     for kind, fig in figs.items():
         if fig is None:
             res[kind] = None

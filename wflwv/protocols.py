@@ -151,3 +151,53 @@ def summary_line(p: Protocol) -> str:
     """One-line definition for listings."""
     return (f"{p.dataset}: {p.clips}; boxes {p.box_source}; crop {p.crop}; NME {'+'.join(p.nme)}; "
             f"metrics {', '.join(p.metrics)} ({p.citation})")
+
+
+@dataclass(frozen=True)
+class ProtocolPlan:
+    """What ``evaluate --protocol`` runs: box source, detector options, clip set (None: the index)."""
+
+    name: str
+    boxes: Optional[str]
+    options: Dict[str, object]
+    clips: Optional[ClipSet] = None
+    definition: Optional[Dict[str, object]] = None
+
+    def keep(self, video_ids: Sequence[str]) -> List[str]:
+        """``video_ids`` restricted to the clip set, in their order."""
+        if self.clips is None:
+            return list(video_ids)
+        chosen = set(self.clips.video_ids)
+        return [v for v in video_ids if v in chosen]
+
+    @property
+    def frames(self) -> Optional[int]:
+        """Frames scored per clip (None: all)."""
+        return None if self.clips is None else self.clips.frames
+
+
+def plan_protocol(name: Optional[str], index, boxes: Optional[str], model: str,
+                  options: Mapping[str, object]) -> ProtocolPlan:
+    """Resolve ``--protocol NAME`` on ``index``: refuses a ``--boxes`` or detector option that contradicts it."""
+    opts = dict(options)
+    if name in (None, "", "index"):
+        return ProtocolPlan("index", boxes, opts)
+    from wflwv.registry import PROTOCOLS as REG
+
+    proto: Protocol = REG.get(name)
+    if boxes is not None and boxes != proto.box_source:
+        raise ValueError(f"--boxes {boxes} contradicts --protocol {name}, which uses {proto.box_source!r} boxes; "
+                         f"drop --boxes")
+    for key, value in proto.options_for(model.partition(".")[0]).items():
+        if key in opts and opts[key] != value:
+            raise ValueError(f"{model}: option {key}={opts[key]!r} contradicts --protocol {name} ({key}={value!r}); "
+                             f"drop the option or the protocol")
+        opts[key] = value
+    if proto.box_source == "gt" and index.landmark_scheme is None:
+        raise ValueError(f"--protocol {name} crops around the GT landmarks, but {index.path} is unlabelled; "
+                         f"run without --protocol (self-tracking crop) or use a labelled index")
+    v = index.videos
+    every = v["video_id"].astype(str).tolist()
+    subsets = dict(zip(every, v["subset"].astype(str)))
+    clips = proto.clip_set(every, subsets, index.dataset, available=index.video_ids(None))
+    return ProtocolPlan(proto.name, proto.box_source, opts, clips, proto.definition())

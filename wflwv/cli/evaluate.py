@@ -24,6 +24,9 @@ import click
 @click.option("--boxes", default=None,
               help="box source: dataset | gt | detector:hog[:every=K,roi=R,cut=C]; default: the index's boxes "
                    "when it has them, else detector:hog (face detector every 10 frames + tracker)")
+@click.option("--protocol", default=None,
+              help="named evaluation protocol (wflwv ls protocols): sets the clip set, frames, box source, crop "
+                   "and metrics, e.g. qlot or rwr; default: 'index' (every video, the run's boxes and crop)")
 @click.option("--metric", "metrics", multiple=True,
               help="metric to require (repeatable): nme, nmf, fr, auc, lag (need GT), jitter, coverage, tracks; "
                    "default: every metric the index allows. Checked before any detection.")
@@ -46,8 +49,8 @@ import click
               help="drop frames the dataset flags unreliable (default: yes when any is flagged)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the bootstrap CIs")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bars")
-def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, out, boxes, metrics, limit,
-             batch_size, jobs,
+def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, out, boxes, protocol, metrics,
+             limit, batch_size, jobs,
              executor_name, ray_address, gpus_per_worker, decode, backend, exclude_unreliable, seed, progress) -> None:
     """Run each --model over --dataset, cache raw predictions, apply every --filter, write metrics.
 
@@ -91,7 +94,7 @@ def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, o
             _run_one(model, executor, dict(
                 dataset=dataset, filters=filters, out=out, weights=weights, weights_sha256=weights_sha256,
                 device=device, dtype=dtype,
-                boxes=boxes, metrics=metrics or None, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
+                boxes=boxes, protocol=protocol, metrics=metrics or None, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
                 backend=backend, exclude_unreliable=exclude_unreliable, seed=seed, progress=progress))
 
 
@@ -123,6 +126,12 @@ def _print(summary, out) -> None:
                    f"{r.get('jitter_d2', float('nan')):7.3f} {r.get('lag_frames', float('nan')):7.2f} "
                    f"{r.get('coverage', float('nan')):6.3f} {r.get('n_tracks', 0):>6} "
                    f"{r['n_videos']:>4}/{r['n_videos_subset']:<3}")
+    if any(r.get("nad_curve") for r in summary["results"]):
+        click.echo("  NAD x10^3 (1 / 4 / 16): " + "; ".join(
+            f"{r['subset']} {r['filter']}: {r['nad_1']:.3f} / {r['nad_4']:.3f} / {r['nad_16']:.3f}"
+            for r in summary["results"]))
+    clip = (summary.get("protocol_definition") or {}).get("clip_set")
+    click.echo(f"  {clip['note']}" if clip else f"  protocol {summary.get('protocol_name', 'index')}")
     for f in summary.get("failures", []):
         click.echo(f"  FAILED {f['video_id']}: {f['reason']}")
     for w in summary.get("warnings", []):

@@ -120,6 +120,9 @@ def qlot_cut(frame: np.ndarray, box, size: int = 224, ratio: float = 0.10) -> Tu
     box = _check_box(box)
     A, (r0, r1, c0, c1) = _qlot_matrix(box, frame.shape[:2], size, ratio)
     H, W = frame.shape[:2]
+    if r1 - r0 > 8 * max(H, W):
+        raise ValueError(f"QLOT crop of box {box[:4].tolist()} is {r1 - r0} px wide, over 8x the {W}x{H} frame: "
+                         f"check that the box is in frame pixels (x1 y1 x2 y2)")
     top, left = max(0, -r0), max(0, -c0)
     bottom, right = max(0, r1 - H), max(0, c1 - W)
     if top or left or bottom or right:

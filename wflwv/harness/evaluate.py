@@ -36,6 +36,7 @@ class EvalConfig:
     device: str = "cpu"
     dtype: str = "float32"             # float32 | float64 | bfloat16 (detectors that support it)
     boxes: Optional[str] = None        # None: dataset boxes if the index has them, else detector:hog
+    protocol: Optional[str] = None     # a named protocol (wflwv ls protocols); None: "index"
     metrics: Optional[Sequence[str]] = None   # None/"auto": every metric the index allows
     limit: Optional[Union[int, float]] = None
     batch_size: int = 16
@@ -140,18 +141,20 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
     from wflwv.detectors import parse_options
     from wflwv.detectors.device import device_type
     from wflwv.harness.precheck import precheck
+    from wflwv.protocols import plan_protocol
 
     timings: Dict[str, float] = {}
     t0 = time.perf_counter()
     index_dir, subset = split_dataset(cfg.dataset)
     index = get_index(index_dir)
-    all_ids = index.video_ids(subset)
+    plan = plan_protocol(cfg.protocol, index, cfg.boxes, *parse_options(cfg.model))
+    all_ids = plan.keep(index.video_ids(subset))       # the protocol's clip set (docs/protocols.md)
     selected = apply_limit(all_ids, cfg.limit)
     if not selected:
-        raise ValueError(f"no videos to evaluate in {cfg.dataset} (subset {subset or 'all'})")
+        raise ValueError(f"no videos to evaluate in {cfg.dataset} (subset {subset or 'all'}, protocol {plan.name})")
     filters = make_filters(cfg.filters)
-    source = create_box_source(cfg.boxes) if cfg.boxes else None   # a bad --boxes fails before loading
-    model, options = parse_options(cfg.model)
+    source = create_box_source(plan.boxes) if plan.boxes else None   # a bad --boxes fails before loading
+    model, options = parse_options(cfg.model)[0], plan.options
     if cfg.weights_sha256 is not None:
         if cfg.weights is None:
             raise ValueError("--weights-sha256 pins the file given with --weights; pass --weights too")
@@ -228,7 +231,7 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
 
     index_order = index.video_ids(None)
     cached = set(run.done(index_order))
-    order = [v for v in index_order if v in cached]
+    order = plan.keep([v for v in index_order if v in cached])
     failures = run.failures([v for v in selected if v not in cached])
     if cfg.limit is None:
         failures.update(build_failures(index, subset))
@@ -245,5 +248,6 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
         device=cfg.device, seed=cfg.seed, fields=fields, extra=extra, detect_stats=detect_stats,
         n_new_videos=len(todo), batch_size=cfg.batch_size, jobs=executor.workers, progress=cfg.progress,
         executor=executor.describe() if hasattr(executor, "describe") else {"workers": executor.workers},
-        failures=failures, metrics=tuple(metrics), box_source_cfg=source.config())
+        failures=failures, metrics=tuple(metrics), box_source_cfg=source.config(),
+        protocol=plan)
     return score_and_write(run, order, filters, dcfg, context, timings, t0)

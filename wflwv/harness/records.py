@@ -53,6 +53,7 @@ class RunContext:
     failures: Dict[str, str] = field(default_factory=dict)    # video_id -> reason (failed rows)
     metrics: Tuple[str, ...] = ()                              # metrics the precheck accepted
     box_source_cfg: Optional[Dict[str, Any]] = None
+    protocol: Any = None                    # wflwv.protocols.ProtocolPlan (None: "index")
 
 
 __all__ = ["RunContext", "ScoredFilter"]

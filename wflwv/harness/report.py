@@ -38,8 +38,11 @@ def _decoder(decode: bool, backend: str) -> Dict[str, Any]:
 
 
 def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str, index,
-              exclude_unreliable: bool, chunk_videos: int = 64, progress: bool = False):
+              exclude_unreliable: bool, chunk_videos: int = 64, progress: bool = False,
+              frames: Optional[int] = None):
     """Ragged metadata plus per-filter ``(info, per_video, per_frame, filter_s, metrics_s)``.
+
+    ``frames``: score only each video's first ``frames`` frames (a protocol's clip window).
 
     Videos are scored ``chunk_videos`` at a time, so the ``[F, N, 2]`` arrays of a whole split
     are never held at once (memory does not grow with the number of videos).
@@ -56,7 +59,7 @@ def score_all(run, order: Sequence[str], filters: Sequence[Any], det_scheme: str
                       desc=f"score {len(filters)} filters")
     for chunk in chunks:
         rg = build_ragged(index, chunk, run.load_videos(chunk), det_scheme, exclude_unreliable,
-                          tracks=run.load_tracks(chunk))
+                          tracks=run.load_tracks(chunk), frames=frames)
         for j, f in enumerate(filters):
             t = time.perf_counter()
             y = apply_filter(f, rg)
@@ -106,10 +109,11 @@ def _subset_of(index) -> Dict[str, str]:
 
 
 def result_rows(rg, scored, index, seed: int, failures: Optional[Dict[str, str]] = None,
-                box_source: Optional[str] = None) -> List[Dict[str, Any]]:
+                box_source: Optional[str] = None, plan: Any = None) -> List[Dict[str, Any]]:
     """One aggregate dict per subset × filter (plus ``all`` when several subsets are cached).
 
-    ``failures`` (video_id → reason) are counted per subset in ``n_failed_videos``.
+    ``failures`` (video_id → reason) are counted per subset in ``n_failed_videos``. ``plan`` (a
+    :class:`wflwv.protocols.ProtocolPlan`) names the protocol and bounds ``n_videos_subset`` to its clips.
     """
     failures = failures or {}
     sub_of = _subset_of(index)
@@ -120,7 +124,10 @@ def result_rows(rg, scored, index, seed: int, failures: Optional[Dict[str, str]]
         groups["all"] = np.arange(len(rg.video_ids))
     rows = []
     for subset, pos in groups.items():
-        n_sub = len(index.video_ids(None if subset == "all" else subset))
+        universe = index.video_ids(None if subset == "all" else subset)
+        n_sub = len(plan.keep(universe) if plan is not None else universe)
+        if plan is not None and plan.clips is not None and plan.clips.official:
+            n_sub += sum(1 for v in plan.clips.missing if subset == "all" or _subset_of(index).get(v) == subset)
         n_failed = len(failed_subs) if subset == "all" else failed_subs.count(subset)
         for sf in scored:
             info, pv, pf = sf.info, sf.per_video, sf.per_frame
@@ -130,7 +137,8 @@ def result_rows(rg, scored, index, seed: int, failures: Optional[Dict[str, str]]
                    "filter_params": info["params"], "n_videos_subset": n_sub,
                    "complete": bool(len(pos) == n_sub), "filter_preset": info.get("preset"),
                    "tuned_on_eval_split": in_sample, "gt_free": index.landmark_scheme is None,
-                   "n_failed_videos": n_failed, "box_source": box_source}
+                   "n_failed_videos": n_failed, "box_source": box_source,
+                   "protocol": plan.name if plan is not None else "index"}
             row.update(aggregate(pv, pf, rg, pos, seed=seed))
             rows.append(row)
     return rows
@@ -154,7 +162,7 @@ def _frames_table(rg, scored):
 
 VIDEO_COLUMNS = ("nme_io", "nme_fs", "nmf", "n_frames", "n_valid", "n_transitions", "skipped",
                  "jitter_d1", "jitter_d2", "ref_dist", "lag_frames", "lag_ref_frames", "lag_censored",
-                 "coverage", "n_tracks")
+                 "coverage", "n_tracks", "nad_1", "nad_4", "nad_16")
 
 
 def _videos_table(rg, scored, failures: Dict[str, str], sub_of: Dict[str, str]):
@@ -183,7 +191,8 @@ def render_markdown(summary: Dict[str, Any]) -> str:
     sim = " — **SIMULATED detector**" if summary["simulated"] else ""
     lines = [f"# {summary['model']['spec']} on {summary['dataset']['name']}{sim}", "",
              f"run `{summary['run']['dir']}` · boxes `{summary['protocol']['box_source']}` · "
-             f"crop `{summary['protocol']['crop_protocol']}` · wflwv {summary['wflwv_git']}", "",
+             f"crop `{summary['protocol']['crop_protocol']}` · protocol `{summary.get('protocol_name', 'index')}` · "
+             f"wflwv {summary['wflwv_git']}", "",
              "| subset | filter | causal | NME io % ↓ | NME fs % ↓ | NMF ↓ | FR@0.10 % ↓ | AUC@0.10 ↑ | lag frames "
              "| D2 % ↓ | ref dist % ↓ | coverage | tracks | videos | failed | frames |", "|" + "---|" * 16]
     for r in summary["results"]:
@@ -192,6 +201,14 @@ def render_markdown(summary: Dict[str, Any]) -> str:
                      f"{r['fr@0.10']:.2f} | {r['auc@0.10']:.4f} | {r['lag_frames']:.2f} | "
                      f"{r['jitter_d2']:.3f} | {r['ref_dist']:.3f} | {r['coverage']:.3f} | {r['n_tracks']} | "
                      f"{r['n_videos']}/{r['n_videos_subset']} | {r['n_failed_videos']} | {r['n_frames']} |")
+    if any(r.get("nad_curve") for r in summary["results"]):
+        lines += ["", "| subset | filter | NAD@1 ×10³ ↓ | NAD@4 ×10³ ↓ | NAD@16 ×10³ ↓ | videos without NAD |",
+                  "|" + "---|" * 6]
+        lines += [f"| {r['subset']} | {r['filter']} | {r['nad_1']:.3f} | {r['nad_4']:.3f} | {r['nad_16']:.3f} | "
+                  f"{r['n_skipped_nad']} |" for r in summary["results"]]
+    clip = (summary.get("protocol_definition") or {}).get("clip_set")
+    if clip:
+        lines.append(f"\n- clip set: {clip['note']}")
     for f in summary.get("failures", []):
         lines.append(f"\n- failed `{f['video_id']}`: {f['reason']}")
     for w in summary.get("warnings", []):
@@ -206,12 +223,13 @@ def score_and_write(run, order, filters, dcfg, ctx: RunContext, timings: Dict[st
 
     index = ctx.index
     t = time.perf_counter()
+    plan = ctx.protocol
     rg, scored = score_all(run, order, filters, dcfg.landmark_scheme, index, ctx.exclude_unreliable,
-                           progress=ctx.progress)
+                           progress=ctx.progress, frames=plan.frames if plan else None)
     timings["filter_s"] = float(sum(s.filter_s for s in scored))
     timings["metrics_s"] = float(sum(s.metrics_s for s in scored))
     failures = ctx.failures
-    rows = result_rows(rg, scored, index, ctx.seed, failures, ctx.fields["box_source"])
+    rows = result_rows(rg, scored, index, ctx.seed, failures, ctx.fields["box_source"], plan)
     for r in rows:   # provenance of every number (contract columns of issue 12)
         r["weights_verified"] = bool(ctx.extra.get("weights_verified", False))
         r["index_content_sha"] = ctx.extra["index_sha"]
@@ -246,6 +264,13 @@ def score_and_write(run, order, filters, dcfg, ctx: RunContext, timings: Dict[st
                                         "smoothing of the raw detections (docs/gt_free_protocol.md)",
                                  "pair": list(rg.pair),
                                  "segments": "break at new tracks, scene cuts and frames without a face"}},
+        "protocol_name": plan.name if plan is not None else "index",
+        "protocol_definition": {
+            "name": plan.name if plan is not None else "index",
+            "definition": plan.definition if plan is not None else None,
+            "clip_set": None if plan is None or plan.clips is None else {
+                "official": plan.clips.official, "frames": plan.clips.frames, "note": plan.clips.note,
+                "n_clips": len(plan.clips.video_ids), "missing": list(plan.clips.missing)}},
         "failures": [{"video_id": v, "reason": r} for v, r in failures.items()],
         "warnings": [{"video_id": v, "warning": w} for v, w in rg.warnings.items()],
         "counts": {"n_videos_requested_original": len(ctx.all_ids),

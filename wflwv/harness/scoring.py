@@ -123,8 +123,11 @@ def _segment_starts(found: np.ndarray, track: Any) -> np.ndarray:
 
 def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], det_scheme: str,
                  exclude_unreliable: bool, mapping: str = "pipnet",
-                 tracks: Optional[Dict[str, Any]] = None) -> Ragged:
+                 tracks: Optional[Dict[str, Any]] = None, frames: Optional[int] = None) -> Ragged:
     """Concatenate predictions (and GT of a labelled index) of ``video_ids``, mapping schemes when they differ.
+
+    ``frames`` keeps only each video's first ``frames`` frames (a protocol's clip window, e.g. QLOT's
+    frames 0-119); the cached predictions of later frames are not scored.
 
     On an unlabelled index ``gt`` is None and only GT-free metrics can be scored. ``tracks`` are
     the box sources' :class:`wflwv.boxes.TrackRecord` per video (segments break at new tracks and
@@ -172,21 +175,22 @@ def build_ragged(index, video_ids: Sequence[str], preds: Dict[str, np.ndarray], 
                 found = found & ~wrong
                 p = np.where(wrong[:, None, None], np.nan, p)
                 tr = TrackRecord(tr.boxes, np.where(wrong, -1, tr.track_id).astype(np.int32), tr.cut, tr.kind)
-        P.append(p)
+        n = T if frames is None else min(T, int(frames))   # the protocol's clip window
+        P.append(p[:n])
         if gt is not None:
-            G.append(gt)
+            G.append(gt[:n])
         fps = float(vrows.loc[vid, "fps"]) if "fps" in vrows.columns else None
         t, w = checked_times(index.times(vid), T, fps)
         built = str(vrows.loc[vid, "time_warning"]) if "time_warning" in vrows.columns else ""
         if w or (built and built != "nan"):
             warn[vid] = w or f"at build: {built}"
-        Tm.append(t)
+        Tm.append(t[:n])
         counted = ~index.unreliable(vid) if exclude_unreliable else np.ones(T, bool)
-        V.append(counted & found)
-        M.append(counted & ~found)
-        B.append(_segment_starts(found, tr))
-        TI.append(tr.track_id if tr is not None else np.where(found, 0, -1))
-        lens.append(T)
+        V.append((counted & found)[:n])
+        M.append((counted & ~found)[:n])
+        B.append(_segment_starts(found, tr)[:n])
+        TI.append((tr.track_id if tr is not None else np.where(found, 0, -1))[:n])
+        lens.append(n)
         subs.append(str(vrows.loc[vid, "subset"]))
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     n = P[0].shape[1] if P else 0
@@ -273,7 +277,31 @@ def score(rg: Ragged, filtered: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict
         per_frame = {"nme_io": nan_f, "nme_fs": nan_f.copy(), "flicker": nan_f.copy()}
     per_video.update(video_stability(stability_reference(rg), filtered))
     per_video.update(track_columns(rg))
+    per_video.update(nad_columns(rg, filtered, valid))
     return per_video, per_frame
+
+
+NAD_CURVE_M = 64   # the NAD-vs-m curve is kept for m = 1..64 (QLOT's 120-frame clips reach 60)
+
+
+def nad_columns(rg: Ragged, filtered: np.ndarray, valid: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-video NAD(1/4/16) (fractions of the face size) and the NAD-vs-m curve ``[V, 64]`` (docs/nad.md).
+
+    NaN for an unlabelled index, a video with a frame not scored (no face, unreliable) and every
+    ``m`` above the video's ``L/2``: NAD needs an unbroken clip of at least ``2m`` frames.
+    """
+    from wflwv.metrics.nad import BOARD_MS, clip_nad
+
+    V = len(rg.video_ids)
+    curves = np.full((V, NAD_CURVE_M), np.nan)
+    for i in range(V):
+        s = rg.video(i)
+        M = min((s.stop - s.start) // 2, NAD_CURVE_M)
+        if rg.labelled and M >= 1 and valid[s].all():
+            curves[i, :M] = clip_nad(filtered[s], rg.gt[s], range(1, M + 1), video=i)
+    out = {f"nad_{m}": curves[:, m - 1].copy() for m in BOARD_MS}
+    out["nad_curve"] = curves
+    return out
 
 
 def bootstrap_ci(values: np.ndarray, seed: int = 0) -> Tuple[float, float]:
@@ -333,6 +361,29 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
         "n_wrong_face_frames": int(sum(rg.notes.get("n_wrong_face", {}).get(rg.video_ids[i], 0) for i in videos)),
     }
     out.update(aggregate_stability(per_video, videos))
+    out.update(aggregate_nad(per_video, videos))
+    return out
+
+
+def aggregate_nad(per_video: Dict[str, np.ndarray], videos: np.ndarray) -> Dict[str, Any]:
+    """``nad_1/4/16`` (×10³, mean over the videos where defined), their skip count and the mean curve.
+
+    The curve runs up to the largest ``m`` every video with NAD(1) defines.
+    """
+    from wflwv.metrics.nad import BOARD_MS
+
+    out: Dict[str, Any] = {}
+    if "nad_curve" not in per_video:
+        return out
+    for m in BOARD_MS:
+        v = per_video[f"nad_{m}"][videos]
+        v = v[np.isfinite(v)]
+        out[f"nad_{m}"] = 1e3 * float(v.mean()) if len(v) else float("nan")
+    curves = per_video["nad_curve"][videos]
+    curves = curves[np.isfinite(curves[:, 0])] if len(curves) else curves
+    out["n_skipped_nad"] = int(len(videos) - len(curves))
+    L = int(np.isfinite(curves).all(axis=0).sum()) if len(curves) else 0
+    out["nad_curve"] = [1e3 * float(x) for x in curves[:, :L].mean(axis=0)] if L else []
     return out
 
 
@@ -346,7 +397,8 @@ def metric_meta() -> Dict[str, Dict[str, Any]]:
 
     specs = {"video_nme.io": (catalog.VIDEO_NME_IO, None), "video_nme.fs": (catalog.VIDEO_NME_FS, None),
              "nmf": (catalog.NMF, None), "fr@0.10": (catalog.FR_010, "micro_frame"),
-             "auc@0.10": (catalog.AUC_010, "micro_frame")}
+             "auc@0.10": (catalog.AUC_010, "micro_frame"), "nad_1": (catalog.NAD_1, None),
+             "nad_4": (catalog.NAD_4, None), "nad_16": (catalog.NAD_16, None)}
     out: Dict[str, Dict[str, Any]] = {}
     for key, (spec, agg) in specs.items():
         out[key] = {"id": spec.id, "version": spec.version, "higher_is_better": spec.higher_is_better,

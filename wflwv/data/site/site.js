@@ -207,7 +207,8 @@
       if (b.gt_free_only) n += all.length;
       html += pairedTable(b);
       html += "<div class=\"plots\">" + (b.plots.scatter ? "<figure>" + b.plots.scatter + "</figure>" : "") +
-        (b.plots.ced ? "<figure>" + b.plots.ced + "</figure>" : "") + "</div>";
+        (b.plots.ced ? "<figure>" + b.plots.ced + "</figure>" : "") +
+        (b.plots.nad ? "<figure>" + b.plots.nad + "</figure>" : "") + "</div>";
       html += gtFreeTable(b, all);
       html += "</section>";
     });

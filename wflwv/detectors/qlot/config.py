@@ -67,7 +67,8 @@ def make_cfg(name: str, num_landmarks: int, release: Optional[Release] = None,
     notes = ("tracker: 4 iterations on a video's first frame, 1 on later frames, hidden state and "
              "previous estimate carried per video (reset at a new video, scene cut or missing "
              "detection); crop 'box' = QLOT test crop around each frame's box (GT-landmark crop with "
-             "--boxes gt), 'track' = self-tracking crop from the previous prediction; RGB in [0, 1], "
+             "--boxes gt), 'track' = self-tracking crop from the previous prediction (restarted from the box "
+             "source when the tracked box is lost: under 8 px, larger than the frame, or centred off it); RGB in [0, 1], "
              "ImageNet mean/std applied inside the network")
     if release is not None and release.notes:
         notes += "; " + release.notes

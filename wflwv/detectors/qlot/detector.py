@@ -28,6 +28,9 @@ from wflwv.detectors.qlot.loading import check_weights, pick_queries, read_check
 from wflwv.detectors.qlot.model import QLOT, Prediction, expected_shapes
 
 
+MIN_TRACK_SIDE = 8.0   # px: a tracked landmark box smaller than this has collapsed
+
+
 @dataclass
 class QlotState:
     """Batched tracker state (first axis = video)."""
@@ -54,6 +57,7 @@ class QlotDetector(Detector):
             self._enc = self.net.encode_queries(self.queries)
         self.weights_path = self.weights_sha256 = None
         self.query_set = ""
+        self.track_restarts = 0     # self-tracking: videos restarted from the box source (track lost)
 
     # ---- state protocol -----------------------------------------------------------------------
     def split_state(self, state: Any, n: int) -> List[Any]:
@@ -102,13 +106,43 @@ class QlotDetector(Detector):
         lm = state.frame_lm
         return np.concatenate([lm.min(axis=1), lm.max(axis=1)], axis=1)
 
+    @staticmethod
+    def track_lost(box: np.ndarray, frame_hw: Tuple[int, int]) -> bool:
+        """A self-tracking box that no longer frames a face: degenerate, far larger than the frame, or off it."""
+        H, W = frame_hw
+        w, h = box[2] - box[0], box[3] - box[1]
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        return bool(not np.isfinite(box).all() or min(w, h) < MIN_TRACK_SIDE or max(w, h) > max(H, W)
+                    or not (0 <= cx < W and 0 <= cy < H))
+
     def predict_frames(self, frames: Sequence[np.ndarray], boxes: np.ndarray, state: Any = None,
                        gt: Optional[np.ndarray] = None, keys=None) -> Tuple[np.ndarray, QlotState]:
-        """Frame-pixel landmarks for RGB frames; crops per ``crop`` mode (see the module docstring)."""
-        cut = [qlot_cut(f, b, self.cfg.input_size) for f, b in zip(frames, self.crop_boxes(boxes, state))]
-        crops, mats = zip(*cut)
-        out = self.step(self.normalise(np.stack(crops)), None if state is None else state.pred)
-        lm = to_frame(out.mean.detach().cpu().double().numpy(), np.stack(mats))
+        """Frame-pixel landmarks for RGB frames; crops per ``crop`` mode (see the module docstring).
+
+        Self-tracking: a video whose tracked box is lost (:meth:`track_lost`) restarts from this
+        frame's box-source box with fresh state, as at a new video; ``track_restarts`` counts them.
+        """
+        boxes = np.asarray(boxes, dtype=np.float64)
+        crop_boxes = self.crop_boxes(boxes, state)
+        fresh = np.full(len(frames), state is None)
+        if state is not None and self.crop_mode == "track":
+            for i, f in enumerate(frames):
+                if self.track_lost(crop_boxes[i], f.shape[:2]):
+                    fresh[i], crop_boxes[i] = True, boxes[i]
+            self.track_restarts += int(fresh.sum())
+        crops, mats = zip(*(qlot_cut(f, b, self.cfg.input_size) for f, b in zip(frames, crop_boxes)))
+        x, mats = self.normalise(np.stack(crops)), np.stack(mats)
+        if fresh.all() or not fresh.any():
+            out = self.step(x, None if fresh.all() else state.pred)
+        else:                                   # some videos restart: two calls, merged in order
+            idx_f, idx_c = np.flatnonzero(fresh), np.flatnonzero(~fresh)
+            part = self.split_state(state, len(frames))
+            a = self.step(x[idx_f], None)
+            b = self.step(x[idx_c], self.stack_state([part[i] for i in idx_c]).pred)
+            order = torch.as_tensor(np.argsort(np.concatenate([idx_f, idx_c])), device=x.device)
+            out = Prediction(*(torch.cat([getattr(a, k), getattr(b, k)])[order]
+                               for k in ("mean", "cov", "delta", "hidden")))
+        lm = to_frame(out.mean.detach().cpu().double().numpy(), mats)
         return lm, QlotState(out, lm)
 
 
