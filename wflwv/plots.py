@@ -259,9 +259,10 @@ def nad_figure(g, title: str):
     lines = []
     for _, r in g.iterrows():
         label = f"{r['model']} · {r['filter']}" + (" (SIMULATED)" if bool(r.get("simulated")) else "")
-        curve = _nad_curve(r)
-        if curve:
-            lines.append((label, np.arange(1, len(curve) + 1), np.asarray(curve), "-"))
+        curve = np.asarray(_nad_curve(r))
+        if len(curve):
+            if (curve > 0).any():       # an exact tracker (NAD 0) has nothing to draw on log axes
+                lines.append((label, np.arange(1, len(curve) + 1), curve, "-"))
             continue
         pts = [(m, r.get(f"nad_{m}")) for m in (1, 4, 16)]
         pts = [(m, float(v)) for m, v in pts if _finite(v) and float(v) > 0]
@@ -275,10 +276,15 @@ def nad_figure(g, title: str):
         ok = v > 0
         ax.loglog(m[ok], v[ok], style, label=label, color=f"C{i % 10}", lw=1.4, ms=4)
     m0 = np.array([1.0, 30.0])
-    y0 = float(np.nanmedian([v[0] for _, _, v, _ in lines]))
+    y0 = float(np.median([v[v > 0][0] for _, _, v, _ in lines]))
     for k, name in ((-0.5, "−½ jitter"), (0.5, "+½ random walk"), (1.0, "+1 drift")):
         ax.loglog(m0, y0 * m0 ** k, ":", color="0.6", lw=0.8)
         ax.annotate(name, (m0[1], y0 * m0[1] ** k), fontsize=7, color="0.4")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):   # plain tick text: mathtext would put <!-- --> comments in the SVG
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("block size m (frames)")
     ax.set_ylabel("NAD(m) ×10³  ↓")
     ax.set_title(f"NAD vs m (slope = error type)\n{title}", fontsize=9)
