@@ -256,5 +256,7 @@ def test_executor_options_are_checked():
 
 
 def test_more_workers_than_the_cluster_has_is_an_error(demo, ray_local, tmp_path):
+    assert RayExecutor(workers=None).workers == 2         # default: one worker per CPU of the cluster
+    assert RayExecutor(workers=None, cpus_per_worker=2).workers == 1
     with pytest.raises(RuntimeError, match="--jobs 5 needs 5 CPUs .* has 2 CPUs"):
         evaluate(_cfg(demo, tmp_path, executor=RayExecutor(workers=5)))

@@ -114,7 +114,7 @@ class RayExecutor(Executor):
         if cpus_per_worker < 0 or gpus_per_worker < 0:
             raise ValueError("--cpus-per-worker and --gpus-per-worker must be >= 0")
         self.requested = workers
-        self.workers = workers or 2          # refined from the cluster's resources in map()
+        self._workers = workers              # None: sized from the cluster on first use
         self.address = address
         self.cpus_per_worker = float(cpus_per_worker)
         self.gpus_per_worker = float(gpus_per_worker)
@@ -127,6 +127,13 @@ class RayExecutor(Executor):
         self.actors: List[Any] = []
         self.torch_threads: Optional[int] = None
         self._started = False
+
+    @property
+    def workers(self) -> int:  # type: ignore[override]
+        """Worker count; with ``workers=None`` this joins/starts Ray to read the cluster's size."""
+        if self._workers is None:
+            self._size(self._connect())
+        return int(self._workers)
 
     # ---- cluster --------------------------------------------------------------------------------
     def _connect(self):
@@ -155,11 +162,11 @@ class RayExecutor(Executor):
         if self.requested is None:
             fits = [cpus / self.cpus_per_worker if self.cpus_per_worker else float("inf"),
                     gpus / self.gpus_per_worker if self.gpus_per_worker else float("inf")]
-            self.workers = max(1, int(min(fits))) if min(fits) != float("inf") else 1
-        need_c, need_g = self.workers * self.cpus_per_worker, self.workers * self.gpus_per_worker
+            self._workers = max(1, int(min(fits))) if min(fits) != float("inf") else 1
+        need_c, need_g = self._workers * self.cpus_per_worker, self._workers * self.gpus_per_worker
         if need_c > cpus + 1e-9 or need_g > gpus + 1e-9:
             raise RuntimeError(
-                f"--jobs {self.workers} needs {need_c:g} CPUs and {need_g:g} GPUs but the Ray cluster "
+                f"--jobs {self._workers} needs {need_c:g} CPUs and {need_g:g} GPUs but the Ray cluster "
                 f"({self.cluster['address']}) has {cpus:g} CPUs and {gpus:g} GPUs; lower --jobs or "
                 f"--gpus-per-worker, or add nodes")
 
@@ -255,7 +262,7 @@ class RayExecutor(Executor):
 
     def describe(self) -> Dict[str, Any]:
         """Executor record for the run summary: Ray version, cluster size, per-worker timings."""
-        return {"name": "ray", "workers": self.workers, "cpus_per_worker": self.cpus_per_worker,
+        return {"name": "ray", "workers": self._workers, "cpus_per_worker": self.cpus_per_worker,
                 "gpus_per_worker": self.gpus_per_worker, "cluster": dict(self.cluster),
                 "torch_threads": self.torch_threads,
                 "ray_version": self.cluster.get("ray_version"), "retried_shards": self.retries,
