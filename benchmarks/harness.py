@@ -9,6 +9,11 @@
 3. **Peak RSS vs number of videos**: ``evaluate --model oracle`` on N and 10·N videos of a
    generated index (fresh subprocess each; detection + chunked scoring). Target: ratio ≈ 1.
 
+4. **Cost of the checks** (issue 12: index content hashes, video identity, shard validation,
+   run-directory lock): ``evaluate`` with the checks on vs switched off in-process, on the demo
+   index, interleaved best of N. Targets: fresh run ≤ 1.10×, re-run from cache ≤ 1.05×. One more
+   row times the video identity check with a cold cache (every video's sampled-range hash).
+
 The vectorised-filter speed target (≥ 100× a per-scalar loop) is measured by
 ``benchmarks/filters.py``. Prints the tables with targets met/missed and writes its JSON; asserts nothing.
 
@@ -18,6 +23,7 @@ The vectorised-filter speed target (≥ 100× a per-scalar loop) is measured by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -101,6 +107,65 @@ def rss_run(n_videos: int, tmp: Path) -> tuple:
     return out[0], out[1], 120 * n_videos
 
 
+@contextlib.contextmanager
+def checks_off():
+    """Switch the issue-12 verification off in this process (benchmark only; no user knob)."""
+    from wflwv.datasets import integrity
+    from wflwv.harness import cache
+    from wflwv.harness import evaluate as ev
+
+    saved = integrity.verify, ev.verify_videos, cache.RunDir._shard_ok, cache._record_sha
+    integrity.verify = lambda path, info: str(info.get("index_content_sha", ""))
+    ev.verify_videos = lambda index, ids: 0
+    cache.RunDir._shard_ok = lambda self, p, v: True
+    cache._record_sha = lambda shard: None
+    try:
+        yield
+    finally:
+        integrity.verify, ev.verify_videos, cache.RunDir._shard_ok, cache._record_sha = saved
+
+
+def _evaluate_timed(index: Path, out: Path, filters, checks: bool) -> float:
+    from wflwv.harness import shard
+
+    shard._INDEXES.clear()        # each call opens (and, with checks, verifies) the index again
+    t = time.perf_counter()
+    with (contextlib.nullcontext() if checks else checks_off()):
+        harness_oracle(index, out, filters)
+    return time.perf_counter() - t
+
+
+def checks_cost(rep, index: Path, tmp: Path, repeat: int) -> None:
+    """Table 4: evaluate with and without the checks, fresh and from cache."""
+    fresh = {True: [], False: []}
+    cached = {True: [], False: []}
+    for i in range(repeat):               # interleaved: the machine is shared
+        for on in (True, False):
+            out = tmp / f"chk{i}-{int(on)}"
+            fresh[on].append(_evaluate_timed(index, out, DEMO_FILTERS, on))
+            cached[on].append(_evaluate_timed(index, out, DEMO_FILTERS, on))
+    tab = rep.table(["evaluate (demo index, oracle, decode always)", "checks off", "checks on", "ratio"],
+                    title="cost of the checks (index hashes, video identity, shard validation, lock)",
+                    baseline="the same call with the checks switched off")
+    for name, d, bound in (("fresh run", fresh, 1.10), ("re-run from cache", cached, 1.05)):
+        off, on = Timing(d[False]), Timing(d[True])
+        tab.row([name, off, on, on.best / off.best], target=Target("<=", bound), value=on.best / off.best)
+    from wflwv.datasets.index import load_index
+    from wflwv.datasets.integrity import verify_videos
+
+    idx = load_index(index)
+    (index / "file_stats.json").unlink(missing_ok=True)   # cold identity cache: hash every video
+    t = time.perf_counter()
+    n = verify_videos(idx, idx.video_ids())
+    cold = time.perf_counter() - t
+    tab.row([f"video identity, cold cache ({n} sampled-range hashes)", None, f"{cold * 1e3:.1f} ms",
+             cold / Timing(fresh[True]).best])
+    rep.legend("ratio", "checks-on time over checks-off time (identity row: share of a fresh run)")
+    rep.extra = dict(rep.extra or {}, checks={"fresh_ratio": Timing(fresh[True]).best / Timing(fresh[False]).best,
+                                              "cached_ratio": Timing(cached[True]).best / Timing(cached[False]).best,
+                                              "identity_cold_s": cold})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", default=None, help="demo index (default: build one in a temp folder)")
@@ -149,8 +214,9 @@ def main() -> None:
         own = (large - i_large) - (small - i_small)
         mem.row(["harness beyond the index", None, None, own, None])
         rep.note(f"harness beyond index: growth {own:.0f} MiB for {f_large - f_small} more frames (ideal ~0).")
-        rep.extra = {"raw_decode_fps": raw_fps, "detect_ratio": t_det.rate(n) / raw_fps, "refilter_s": rf.best,
-                     "rss_mib": {"index": [i_small, i_large], "evaluate": [small, large]}}
+        checks_cost(rep, index, tmp, args.repeat)
+        rep.extra = dict(rep.extra or {}, **{"raw_decode_fps": raw_fps, "detect_ratio": t_det.rate(n) / raw_fps, "refilter_s": rf.best,
+                     "rss_mib": {"index": [i_small, i_large], "evaluate": [small, large]}})
         rep.finish()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

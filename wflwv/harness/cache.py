@@ -50,6 +50,17 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _sha_path(shard: Path) -> Path:
+    return Path(shard).with_suffix(".sha256")
+
+
+def _record_sha(shard: Path) -> None:
+    """Write ``<shard>.sha256`` (atomic); a failure only costs a full read at the next check."""
+    from wflwv.io.atomic import atomic_write_text, sha256_file
+
+    atomic_write_text(_sha_path(shard), sha256_file(shard) + "\n")
+
+
 def cache_key(fields: Dict[str, Any]) -> str:
     """Full hex SHA-256 over the canonical JSON of the :data:`KEY_FIELDS` of ``fields``."""
     missing = [k for k in KEY_FIELDS if k not in fields]
@@ -313,15 +324,24 @@ class RunDir:
         return self.__dict__["_valid_set"]
 
     def _shard_ok(self, p: Path, v: str) -> bool:
+        """Check a shard: its SHA-256 against the one recorded at commit (cheap), else a full read."""
         import sys
 
         import pyarrow.parquet as pq
 
+        from wflwv.io.atomic import sha256_file
+
+        sha = _sha_path(p)
         try:
-            table = pq.read_table(p)
-            ids = table.column("video_id").unique().to_pylist()
-            if ids != [v]:
-                raise ValueError(f"it holds video(s) {ids[:3]} instead of {v!r}")
+            if sha.is_file():
+                if sha256_file(p) != sha.read_text().strip():
+                    raise ValueError("its SHA-256 differs from the one recorded when it was written")
+            else:   # written by an older wflwv, or killed between the two writes: read it all once
+                table = pq.ParquetFile(p).read()
+                ids = table.column("video_id").unique().to_pylist()
+                if ids != [v]:
+                    raise ValueError(f"it holds video(s) {ids[:3]} instead of {v!r}")
+                _record_sha(p)
             self._valid.add(v)
             return True
         except (OSError, ValueError, KeyError) as exc:
@@ -331,12 +351,13 @@ class RunDir:
             return False
 
     def drop_shard(self, p: Path, exc: BaseException) -> None:
-        """Remove a damaged shard file (best effort)."""
+        """Remove a damaged shard file and its recorded hash (best effort)."""
         import contextlib
         import os
 
-        with contextlib.suppress(OSError):
-            os.unlink(p)
+        for q in (p, _sha_path(p)):
+            with contextlib.suppress(OSError):
+                os.unlink(q)
 
     def _read_shard(self, p: Path, v: str) -> Dict[str, np.ndarray]:
         try:
@@ -371,9 +392,10 @@ class RunDir:
     def commit_video(self, video_id: str, frame_index: np.ndarray, landmarks: np.ndarray,
                      track: Any = None) -> None:
         """Write one finished video's predictions (and box track) atomically (the unit of resume)."""
-        atomic_write_parquet(self.shard_path(video_id),
-                             predictions_table([video_id], [frame_index], [landmarks],
-                                               None if track is None else [track]))
+        p = atomic_write_parquet(self.shard_path(video_id),
+                                 predictions_table([video_id], [frame_index], [landmarks],
+                                                   None if track is None else [track]))
+        _record_sha(p)          # lets later runs validate the shard without decoding it
         fail = self.failure_path(video_id)
         if fail.exists():
             fail.unlink()
