@@ -73,7 +73,8 @@ def _assert_same_bytes(a: Path, b: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     sa = sorted(p.name for p in (a / "shards").iterdir())
     sb = sorted(p.name for p in (b / "shards").iterdir())
-    assert sa == sb and len(sa) == N_VIDEOS, (sa, sb)   # no stray temp file, no duplicate
+    shards = [n for n in sa if not n.endswith(".sha256")]    # each shard has its recorded SHA-256 beside it
+    assert sa == sb and len(shards) == N_VIDEOS and len(sa) == 2 * N_VIDEOS, (sa, sb)   # no stray temp file
     for name in sa:
         assert (a / "shards" / name).read_bytes() == (b / "shards" / name).read_bytes(), name
 
