@@ -107,3 +107,36 @@ def test_tune_filter_pareto_and_apply(runs, tmp_path):
     r = CliRunner().invoke(main, ["tune-filter", str(run), "--filter", "ema", "--grid", "alpha", "--tune-subset",
                                   "easy", "--out", str(tmp_path / "x")])
     assert r.exit_code != 0 and "key=v1,v2" in r.output
+
+
+def test_rebuilt_command_and_protocol_normaliser(runs):
+    """A summary without a recorded command gets one the CLI accepts; a face-size-only protocol
+    labels its boards ``fs`` and shows no inter-ocular NME."""
+    import copy
+    import json
+    import shlex
+
+    from click.testing import CliRunner
+
+    from wflwv.cli import main
+    from wflwv.leaderboard.rows import equivalent_command, rows_from_summary
+
+    path = sorted(runs.glob("*/summary.json"))[0]
+    summary = json.loads(path.read_text())
+    summary.pop("command", None)
+    summary["dataset"]["subset_requested"] = "hard"
+    summary["protocol"]["box_source"] = "gt"
+    argv = shlex.split(equivalent_command(summary, path))
+    assert argv[:2] == ["wflwv", "evaluate"] and "--boxes" in argv
+    assert argv[argv.index("--dataset") + 1].endswith(":hard")
+    # every option of the rebuilt line exists: --help after it parses without "no such option"
+    r = CliRunner().invoke(main, argv[1:] + ["--help"])
+    assert r.exit_code == 0, r.output
+
+    rows = rows_from_summary(summary, path)
+    assert rows[0]["nme_normaliser"].startswith("io (") and rows[0]["nme_normaliser"].endswith("and fs")
+    fs_only = copy.deepcopy(summary)
+    fs_only["protocol_definition"] = {"name": "qlot", "definition": {"name": "qlot", "nme": ["fs"]}}
+    rows = rows_from_summary(fs_only, path)
+    assert {r["nme_normaliser"] for r in rows} == {"fs"}
+    assert all(np.isnan(r["nme_io"]) for r in rows) and all(np.isfinite(r["nme_fs"]) for r in rows)

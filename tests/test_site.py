@@ -174,3 +174,13 @@ def test_the_committed_demo_site_is_complete():
     assert links and all((site / rel).is_file() for rel in links)
     git = subprocess.run(["git", "-C", str(site), "check-ignore", *sorted(links)], capture_output=True, text=True)
     assert git.stdout.strip() == "", f"linked files ignored by git: {git.stdout}"
+
+
+def test_markup_inside_the_data_cannot_break_the_page():
+    from wflwv.leaderboard.site import render_html
+
+    data = {"rows": [{"model": "a</script><!-- b -->", "svg": "<svg><!-- mathtext --></svg>"}]}
+    html = render_html(data)
+    blob = re.search(r'<script type="application/json" id="lb-data">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in blob                      # nothing in the block can open or close markup
+    assert json.loads(blob) == data             # and it is still the same JSON (JSON.parse reads it too)

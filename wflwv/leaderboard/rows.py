@@ -75,18 +75,36 @@ def equivalent_command(summary: Dict[str, Any], path: Optional[Path]) -> str:
         cmd = summary["command"]
         return cmd if isinstance(cmd, str) else shlex.join(map(str, cmd))
     proto, ds = summary.get("protocol", {}), summary.get("dataset", {})
-    args = ["wflwv", "evaluate", "--model", summary["model"]["spec"], "--dataset", _rel(ds.get("index_path", "?"))]
+    dataset = _rel(ds.get("index_path", "?"))
+    if ds.get("subset_requested") not in (None, "all"):
+        dataset += f":{ds['subset_requested']}"
+    args = ["wflwv", "evaluate", "--model", summary["model"]["spec"], "--dataset", dataset]
     for f in summary.get("filters", []):
         args += ["--filter", f.get("preset") or f["id"]]
     if isinstance(proto, dict) and proto.get("box_source") not in (None, "dataset"):
-        args += ["--box-source", str(proto["box_source"])]
-    if isinstance(proto, dict) and proto.get("exclude_unreliable"):
-        args += ["--exclude-unreliable"]
-    if ds.get("subset_requested") not in (None, "all"):
-        args += ["--subset", str(ds["subset_requested"])]
+        args += ["--boxes", str(proto["box_source"])]
+    if isinstance(proto, dict) and proto.get("exclude_unreliable") is False:
+        args += ["--include-unreliable"]
+    name = summary.get("protocol_name")
+    if isinstance(name, str) and name not in ("", "index"):
+        args += ["--protocol", name]
     if path is not None:
         args += ["--out", _rel(path.parent.parent)]
     return shlex.join(args)
+
+
+def protocol_nme(summary: Dict[str, Any]) -> List[str]:
+    """NME normalisers the run's protocol reports (``io``, ``fs``); both for the plain ``index`` protocol."""
+    pdef = (summary.get("protocol_definition") or {}).get("definition") or {}
+    kinds = pdef.get("nme") if isinstance(pdef, dict) else None
+    return [k for k in ("io", "fs") if k in kinds] if kinds else ["io", "fs"]
+
+
+def nme_normaliser(summary: Dict[str, Any]) -> str:
+    """Board label of the NME normaliser(s), e.g. ``io (60/72) and fs`` or ``fs`` (docs/protocols.md)."""
+    pair = summary["dataset"]["normaliser_pair"]
+    labels = {"io": f"io ({pair[0]}/{pair[1]})", "fs": "fs"}
+    return " and ".join(labels[k] for k in protocol_nme(summary))
 
 
 def _protocol_name(summary: Dict[str, Any], r: Dict[str, Any]) -> str:
@@ -120,7 +138,7 @@ def rows_from_summary(summary: Dict[str, Any], path: Optional[Path] = None) -> L
             "box_source": proto["box_source"], "crop_protocol": proto["crop_protocol"],
             "landmark_scheme": ds["scored_scheme"], "cross_scheme": bool(ds["cross_scheme"]),
             "exclude_unreliable": bool(proto["exclude_unreliable"]),
-            "nme_normaliser": f"io ({ds['normaliser_pair'][0]}/{ds['normaliser_pair'][1]}) and fs",
+            "nme_normaliser": nme_normaliser(summary),
             "nme_io": r["video_nme.io"], "nme_io_ci_lo": ci["video_nme.io_ci"][0],
             "nme_io_ci_hi": ci["video_nme.io_ci"][1], "nme_fs": r["video_nme.fs"],
             "nme_fs_ci_lo": ci["video_nme.fs_ci"][0], "nme_fs_ci_hi": ci["video_nme.fs_ci"][1],
@@ -134,6 +152,8 @@ def rows_from_summary(summary: Dict[str, Any], path: Optional[Path] = None) -> L
             "command": command, "run": str(path.parent) if path else summary["run"]["dir"],
             "citation": "", "notes": summary.get("simulated_label") or "",
         }
+        if "io" not in protocol_nme(summary):   # the protocol does not report inter-ocular NME
+            row.update(nme_io=np.nan, nme_io_ci_lo=np.nan, nme_io_ci_hi=np.nan)
         for col in OPTIONAL_RESULT_COLUMNS:
             v = r.get(col, model.get(col, ds.get(col)))
             row[col] = np.nan if v is None else v

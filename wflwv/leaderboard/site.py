@@ -148,7 +148,9 @@ def render_html(data: Dict[str, Any]) -> str:
     css = (SITE_DIR / "site.css").read_text(encoding="utf-8")
     js = (SITE_DIR / "site.js").read_text(encoding="utf-8")
     blob = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    blob = blob.replace("</", "<\\/").replace("<!--", "<\\!--")
+    # "<" as the JSON escape \u003c: no "</script>" or "<!--" can end or comment out the data block,
+    # and the text stays valid JSON for JSON.parse
+    blob = blob.replace("<", "\\u003c")
     return page.replace("/*__CSS__*/", css).replace("/*__JS__*/", js).replace("__DATA__", blob)
 
 
