@@ -140,3 +140,22 @@ def test_rebuilt_command_and_protocol_normaliser(runs):
     rows = rows_from_summary(fs_only, path)
     assert {r["nme_normaliser"] for r in rows} == {"fs"}
     assert all(np.isnan(r["nme_io"]) for r in rows) and all(np.isfinite(r["nme_fs"]) for r in rows)
+
+
+def test_cli_records_its_command_line(tmp_path):
+    """``wflwv evaluate`` run as a program records the command that made the run in its summary."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    idx = make_index(tmp_path, tracks={"easy": [track(30, seed=1)]}, write_videos=False)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    argv = ["evaluate", "--model", "noisy", "--dataset", str(idx), "--decode", "never", "--no-progress",
+            "--out", str(tmp_path / "runs")]
+    done = subprocess.run([sys.executable, "-m", "wflwv"] + argv, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
+    import shlex
+    assert shlex.split(summary["command"]) == ["wflwv"] + argv

@@ -95,7 +95,18 @@ def evaluate(models, dataset, filters, weights, weights_sha256, device, dtype, o
                 dataset=dataset, filters=filters, out=out, weights=weights, weights_sha256=weights_sha256,
                 device=device, dtype=dtype,
                 boxes=boxes, protocol=protocol, metrics=metrics or None, limit=lim, batch_size=batch_size, jobs=executor.workers, decode=decode,
-                backend=backend, exclude_unreliable=exclude_unreliable, seed=seed, progress=progress))
+                backend=backend, exclude_unreliable=exclude_unreliable, seed=seed, progress=progress,
+                command=invoked_command()))
+
+
+def invoked_command():
+    """The ``wflwv ...`` command line of this process (None when not run as the wflwv program)."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    prog = Path(sys.argv[0]).name if sys.argv else ""
+    return shlex.join(["wflwv"] + sys.argv[1:]) if prog in ("wflwv", "__main__.py") else None
 
 
 def _run_one(model, executor, kw) -> None:

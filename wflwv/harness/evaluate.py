@@ -47,6 +47,7 @@ class EvalConfig:
     exclude_unreliable: Optional[bool] = None   # None: exclude when the index flags any frame
     seed: int = 0
     progress: bool = True
+    command: Optional[str] = None     # the command line that asked for this run (provenance)
     executor: Optional[Executor] = field(default=None, repr=False)
 
 
@@ -249,5 +250,5 @@ def _evaluate(cfg: EvalConfig, opened: List[RunDir]) -> Dict[str, Any]:
         n_new_videos=len(todo), batch_size=cfg.batch_size, jobs=executor.workers, progress=cfg.progress,
         executor=executor.describe() if hasattr(executor, "describe") else {"workers": executor.workers},
         failures=failures, metrics=tuple(metrics), box_source_cfg=source.config(),
-        protocol=plan)
+        protocol=plan, command=cfg.command)
     return score_and_write(run, order, filters, dcfg, context, timings, t0)

@@ -54,6 +54,7 @@ class RunContext:
     metrics: Tuple[str, ...] = ()                              # metrics the precheck accepted
     box_source_cfg: Optional[Dict[str, Any]] = None
     protocol: Any = None                    # wflwv.protocols.ProtocolPlan (None: "index")
+    command: Optional[str] = None           # the invoking command line, when run from the CLI
 
 
 __all__ = ["RunContext", "ScoredFilter"]

@@ -281,7 +281,7 @@ def score_and_write(run, order, filters, dcfg, ctx: RunContext, timings: Dict[st
         "metrics": metric_meta(),
         "metrics_checked": list(ctx.metrics),
         "results": rows,
-        "device": ctx.device, "seed": ctx.seed, "batch_size": ctx.batch_size, "jobs": ctx.jobs,
+        "command": ctx.command, "device": ctx.device, "seed": ctx.seed, "batch_size": ctx.batch_size, "jobs": ctx.jobs,
         "executor": ctx.executor,
         "environment": environment(with_torch=not simulated),
         "detect": ctx.detect_stats,
