@@ -129,11 +129,14 @@ def _print(summary, out) -> None:
                f"({c['n_videos_detected_now']} videos detected now, {c['n_videos_cached']} cached, "
                f"{c.get('n_videos_failed', 0)} failed; boxes {summary['protocol']['box_source']}; "
                f"total {t.get('total_s', 0):.1f}s)")
-    click.echo(f"  {'subset':<10} {'filter (* offline)':<36} {'NME io %':>9} {'NMF':>8} {'D2 %':>7} {'lag fr':>7} "
+    from wflwv.leaderboard.rows import protocol_nme
+
+    kind = protocol_nme(summary)[0]          # the protocol's first NME normaliser (qlot: face size)
+    click.echo(f"  {'subset':<10} {'filter (* offline)':<36} {'NME ' + kind + ' %':>9} {'NMF':>8} {'D2 %':>7} {'lag fr':>7} "
                f"{'cover':>6} {'tracks':>6} {'videos':>8}")
     for r in summary["results"]:
         label = (r["filter"] if len(r["filter"]) <= 34 else r["filter"][:31] + "...") + ("" if r["causal"] else " *")
-        click.echo(f"  {r['subset']:<10} {label:<36} {r['video_nme.io']:9.3f} {r['nmf']:8.2f} "
+        click.echo(f"  {r['subset']:<10} {label:<36} {r['video_nme.' + kind]:9.3f} {r['nmf']:8.2f} "
                    f"{r.get('jitter_d2', float('nan')):7.3f} {r.get('lag_frames', float('nan')):7.2f} "
                    f"{r.get('coverage', float('nan')):6.3f} {r.get('n_tracks', 0):>6} "
                    f"{r['n_videos']:>4}/{r['n_videos_subset']:<3}")
