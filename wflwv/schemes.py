@@ -73,7 +73,7 @@ class Scheme:
         return np.stack([p[..., list(ix), :].mean(-2) for ix in self.pupils], axis=-2)
 
     def ip_distance(self, points: np.ndarray) -> np.ndarray:
-        """Inter-pupil distance ``[...]`` (the ``ip`` normaliser of metrics.md §1)."""
+        """Inter-pupil distance ``[...]`` (the ``ip`` normaliser of docs/metrics.md §1)."""
         pp = self.pupil_points(points)
         return np.sqrt(((pp[..., 0, :] - pp[..., 1, :]) ** 2).sum(-1))
 
@@ -104,7 +104,7 @@ def _scheme(scheme: Union[str, Scheme]) -> Scheme:
 
 
 # ------------------------------------------------------------------------------------------------
-# WFLW-98 → iBUG-68 (specs/pipnet.md §8; registered names wflw98_to_68_subset / _pipnet)
+# WFLW-98 → iBUG-68 (docs/detectors.md (PIP-Net, scheme maps); registered names wflw98_to_68_subset / _pipnet)
 # ------------------------------------------------------------------------------------------------
 #: Index-subset map ``wflw98_to_68_subset``: ibug68 point k = WFLW point WFLW98_TO_IBUG68[k].
 WFLW98_TO_IBUG68 = np.array(
@@ -153,7 +153,7 @@ def to_ibug68(points: np.ndarray, scheme: Union[str, Scheme] = "wflw98", mapping
 
 
 # ------------------------------------------------------------------------------------------------
-# iBUG .pts (specs/datasets.md §2.2)
+# iBUG .pts (docs/datasets.md §2.2)
 # ------------------------------------------------------------------------------------------------
 class PtsFormatError(ValueError):
     """A malformed ``.pts`` file; the message names the file and the 1-based line."""

@@ -1,6 +1,6 @@
 """Scene-cut detection for unlabelled clips: grid grey-histogram Hellinger distance between frames.
 
-``metrics.md`` §7: unlabelled clips run a cut detector whose name and threshold are stored with the
+``docs/metrics.md`` §7: unlabelled clips run a cut detector whose name and threshold are stored with the
 results. :class:`GreyHistCut` resizes the grey frame to 160×120, splits it into a ``grid``×``grid``
 array of cells, takes a normalised ``bins``-bin histogram per cell and compares consecutive frames
 by the mean over cells of the Hellinger distance ``sqrt(1 − Σ sqrt(p·q))`` ∈ [0, 1]. A distance

@@ -1,4 +1,4 @@
-"""dlib's HOG frontal face detector with the settings of ``real_models.md`` §1 and §5.
+"""dlib's HOG frontal face detector with the settings of ``docs/box_sources.md`` and §5.
 
 Upsample 0, retrying with upsample 1 when no face is found on images whose long side is under
 ``retry_below`` (800 px). Large stills may be downscaled to ``max_side`` for detection only (boxes

@@ -2,7 +2,7 @@
 
 A builder subclass provides :meth:`DatasetBuilder.split_generators` (the videos, their subsets and
 dataset-level checks) and :meth:`DatasetBuilder.load_annotations` (per-video arrays). ``build()``
-decodes each video in a worker process with a timeout, runs the checks of ``datasets.md`` §5, and
+decodes each video in a worker process with a timeout, runs the checks of ``docs/datasets.md`` §5, and
 writes the index (see :mod:`wflwv.datasets.index`) into a temp folder that replaces ``out_dir`` only
 when everything succeeded; an unchanged video (size, mtime, SHA-256) is not decoded again.
 """

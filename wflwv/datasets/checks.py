@@ -42,7 +42,7 @@ def bad_boxes(bbox: np.ndarray, width: int, height: int) -> np.ndarray:
 def box_vs_landmarks(bbox: np.ndarray, lmk: np.ndarray) -> Dict[str, np.ndarray]:
     """Per-frame IoU with the landmark box, fraction of landmarks inside, side / landmark side.
 
-    These tell users whether the boxes were derived from the landmarks (datasets.md §1.5).
+    These tell users whether the boxes were derived from the landmarks (docs/datasets.md §1.5).
     """
     b = np.asarray(bbox, np.float64)
     lo, hi = lmk.min(axis=1), lmk.max(axis=1)

@@ -1,4 +1,4 @@
-"""Official split facts (datasets.md §1.2–1.4, §2.3) and split-list parsing.
+"""Official split facts (docs/datasets.md §1.2–1.4, §2.3) and split-list parsing.
 
 wflwv does not ship the WFLW-V list files (NVIDIA source licence); it only knows their SHA-256s.
 """

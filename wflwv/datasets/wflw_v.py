@@ -143,7 +143,7 @@ class WflwVBuilder(DatasetBuilder):
                            bbox=box4, columns=cols, digest=digest_arrays(lmk, box))
 
     def post_checks(self, records: List[Dict[str, Any]]) -> None:
-        """Full official release: 1000 clips and the exact frame totals per subset (datasets.md §5)."""
+        """Full official release: 1000 clips and the exact frame totals per subset (docs/datasets.md §5)."""
         ok = [r for r in records if r["status"] == "ok"]
         if not self.official_splits or len(ok) != 1000:
             return

@@ -4,11 +4,11 @@ Every protocol maps frame pixels to crop pixels by an axis-aligned affine map ``
 float64, ``p_crop = A[:, :2] @ p_frame + A[:, 2]``), so predictions in crop pixels return to frame
 pixels with :func:`to_frame`. Protocols (box = ``x1 y1 x2 y2`` in frame pixels):
 
-* ``ldeq_square1.2`` — LDEQ (``ldeq.md`` §5): integer-rounded box, integer centre, square side
+* ``ldeq_square1.2`` — LDEQ (``docs/detectors.md`` (LDEQ)): integer-rounded box, integer centre, square side
   ``1.2·max(x2−x1, y2−y1)``, bilinear ``warpAffine`` to 256, black border.
-* ``pipnet_shift0.1`` — PIP-Net demo protocol (``pipnet.md`` §6): box widened to 1.2× and shifted
+* ``pipnet_shift0.1`` — PIP-Net demo protocol (``docs/detectors.md`` (PIP-Net)): box widened to 1.2× and shifted
   down by 0.1·h, clipped, cut by integer slicing (exclusive end, kept for parity), resized to 256.
-* ``sbr_pad0.2`` — SBR (``sbr.md`` §4): 0.2·w / 0.2·h on each side, floor/ceil, clipped to the image,
+* ``sbr_pad0.2`` — SBR (``docs/detectors.md`` (SBR)): 0.2·w / 0.2·h on each side, floor/ceil, clipped to the image,
   non-square resize to 256 (aspect ratio not preserved).
 * ``qlot_pad0.10`` — QLOT (docs/qlot.md): the box is the tight box of the landmarks to centre on
   (GT, or the previous prediction when self-tracking); rounded, padded by ``int(0.10·max side)``,
@@ -42,7 +42,7 @@ QLOT_PAD = CropProtocol("qlot_pad0.10", 224, "landmark box + 0.10, square, repli
 
 
 def _ldeq_matrix(box: np.ndarray, frame_hw: Tuple[int, int], size: int) -> Tuple[np.ndarray, None]:
-    # ldeq.md §5 / parity README §1: int() truncates toward zero after +0.5 (as astype(int32));
+    # docs/detectors.md (LDEQ crop): int() truncates toward zero after +0.5 (as astype(int32));
     # the centre uses w = x2-x1+1, the side uses x2-x1; the matrix comes from
     # cv2.getAffineTransform on three float32 point pairs (exact to the reference, not 256/S).
     import cv2

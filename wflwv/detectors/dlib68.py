@@ -2,7 +2,7 @@
 
 The model file ``shape_predictor_68_face_landmarks.dat`` comes from the PyPI package
 ``face_recognition_models`` (located through the package, never a hard-coded path) and is checked
-against its size and md5 from ``real_models.md`` §1 before use. It was trained on iBUG 300-W:
+against its size and md5 from ``docs/box_sources.md`` before use. It was trained on iBUG 300-W:
 **research use (trained on 300-W)**.
 
 The predictor works on whole frames (crop protocol ``none``): :meth:`Dlib68.predict_frames` takes the
@@ -12,7 +12,7 @@ sensitive to the box convention, so given (dataset/GT, extent-style) boxes are f
 HOG box (option ``box_mode``, default ``refine``: HOG around the given box, else a fixed
 extent→HOG conversion; on semi-synthetic clips NME 5.4 % vs 12.6 % with the raw boxes).
 A frame where HOG finds no face gets an all-NaN row:
-NaN is the documented "no face" marker here (``coverage`` in ``metrics.md`` §7), and
+NaN is the documented "no face" marker here (``coverage`` in ``docs/metrics.md`` §7), and
 :attr:`Dlib68.last_found` says which frames of the last call had a face.
 """
 

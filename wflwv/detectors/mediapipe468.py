@@ -1,6 +1,6 @@
 """MediaPipe FaceMesh (legacy solution, 468 points; extra ``[mediapipe]``) with an APPROXIMATE 68 map.
 
-Two registered modes (``real_models.md`` §2): ``mediapipe468.static`` (face detector on every frame,
+Two registered modes (``docs/box_sources.md``): ``mediapipe468.static`` (face detector on every frame,
 ``static_image_mode=True``) and ``mediapipe468.track`` (``static_image_mode=False``: the previous
 landmarks crop the next frame, an *online tracked* detector; plain ``mediapipe468`` is this mode).
 

@@ -6,7 +6,7 @@ comes from them is labelled ``simulated`` (config, results JSON, leaderboard row
 * ``oracle`` returns GT exactly: NME 0, NMF 0.
 * ``noisy:sigma=S,seed=K`` returns GT + i.i.d. N(0, (S·fs)²) per coordinate, with ``fs`` the
   face size ``sqrt(w·h)`` of the frame's GT landmark box. Analytically NMF ≈ 51200·S and
-  face-size NME ≈ 100·S·sqrt(pi/2) % (``metrics.md`` §4).
+  face-size NME ≈ 100·S·sqrt(pi/2) % (``docs/metrics.md`` §4).
 * ``bimodal:offset=D,p=P,sigma=S,seed=K`` picks, per frame, one of two plausible predictions
   GT ± D·fs·u (``u`` a per-video, per-landmark unit direction; the ``-`` mode with probability
   ``P``) — the flicker failure mode of the RwR paper. NME_fs = 100·D %, and

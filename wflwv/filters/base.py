@@ -1,7 +1,7 @@
 """Temporal-filter base class: parameters, input checks, missing data, segments, normalisation.
 
 Every filter is a callable ``f(x[T, N, 2], t[T] | None, valid[T] | None) -> y[T, N, 2]`` (float64)
-with fresh state per call that never mutates ``x``. Missing data (``filters.md`` §1, ``metrics.md``
+with fresh state per call that never mutates ``x``. Missing data (``docs/filters.md`` §1, ``docs/metrics.md``
 §7):
 
 - A NaN coordinate, or a whole frame with ``valid[t] = False``, is "no measurement".

@@ -1,4 +1,4 @@
-"""Exponential moving average: the RwR paper's hand-tuned baseline (``filters.md`` §4).
+"""Exponential moving average: the RwR paper's hand-tuned baseline (``docs/filters.md`` §4).
 
 ``y_0 = x_0``, ``y_t = alpha x_t + (1 - alpha) y_{t-1}`` per frame (timestamps are ignored).
 ``half_life_frames=h`` is the alternative parameter: ``alpha = 1 - 2^(-1/h)``. Steady-state lag for

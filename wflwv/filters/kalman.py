@@ -1,6 +1,6 @@
 """Constant-velocity Kalman filter and RTS smoother with one shared 2x2 covariance recursion.
 
-Model per coordinate (``filters.md`` §3, parity README §5): state ``[pos, vel]``,
+Model per coordinate (``docs/filters.md`` §3): state ``[pos, vel]``,
 ``F = [[1, dt], [0, 1]]``, ``H = [1, 0]``, ``Q = q [[dt^4/4, dt^3/2], [dt^3/2, dt^2]]``, ``R = r``,
 ``s_0 = [z_0, 0]``, ``P_0 = diag(r, v0)``. The loop starts at frame 0 (predict, then update with
 ``z_0``); updates use the Joseph form. Every coordinate of a group shares F, Q, R, P_0 and its

@@ -1,6 +1,6 @@
 """One-Euro filter (Casiez, Roussel, Vogel, CHI 2012), casiez current variant, vectorised.
 
-Per frame, for every coordinate at once (``filters.md`` §2, parity README §1)::
+Per frame, for every coordinate at once (``docs/filters.md`` §2)::
 
     rate  = 1 / (t_i - t_{i-1})                 (configured ``freq`` without timestamps)
     alpha(fc) = 1 / (1 + (1 / (2 pi fc)) / (1 / rate))

@@ -1,6 +1,6 @@
 """Tuned filter presets: named parameter sets with provenance, selected as ``FILTER@NAME``.
 
-``filters.md`` §2/§7: untuned One-Euro is the most common complaint, so wflwv ships parameters
+``docs/filters.md`` §2/§7: untuned One-Euro is the most common complaint, so wflwv ships parameters
 tuned per detector by ``wflwv tune-filter`` (objective: min NMF s.t. NME_io <= 1.02 x unfiltered
 on the tuning split). A preset file ``wflwv/filters/presets/<filter>@<name>.json`` holds::
 

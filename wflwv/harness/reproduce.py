@@ -14,7 +14,7 @@ one line naming the step (its own message is printed just above) and exit status
 For every root: build the index (``build/reproduce/<dataset>``, reused when present), evaluate
 the simulated detectors and every model of ``WFLWV_MODELS`` (``name=weights`` pairs) with the
 demo filters, tune each causal/offline filter on the tuning split (WFLW-V easy → hard; 300-VW
-train → A/B/C, ``filters.md`` §7) and write the leaderboard to ``leaderboards/reproduce``.
+train → A/B/C, ``docs/filters.md`` §7) and write the leaderboard to ``leaderboards/reproduce``.
 Without any root it prints this help and exits with status 2.
 """
 

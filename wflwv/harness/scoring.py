@@ -336,7 +336,7 @@ def aggregate(per_video: Dict[str, np.ndarray], per_frame: Dict[str, np.ndarray]
                                                for i in videos])].sum()) \
         if (rg.missing is not None and len(videos)) else 0
     fr, auc = fr_auc(fnme, FR_THRESHOLD) if len(fnme) else (float("nan"), float("nan"))
-    if n_missing and len(fnme):  # metrics.md §7: a frame without a face is a failure (its CED is 0)
+    if n_missing and len(fnme):  # docs/metrics.md §7: a frame without a face is a failure (its CED is 0)
         n_all = len(fnme) + n_missing
         fr = (fr * len(fnme) + n_missing) / n_all
         auc = auc * len(fnme) / n_all

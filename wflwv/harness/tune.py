@@ -1,6 +1,6 @@
 """``tune-filter``: grid-search filter parameters on cached predictions of one subset.
 
-The objective (``filters.md`` §7) is documented and fixed: minimise NMF subject to
+The objective (``docs/filters.md`` §7) is documented and fixed: minimise NMF subject to
 NME(io) ≤ ``max_nme_ratio`` × the unfiltered NME on the tuning subset. The full grid, its
 NME–NMF Pareto front and the chosen preset are written; the chosen parameters are then applied
 to another subset (e.g. tune on WFLW-V easy, report hard). Everything runs from the run's

@@ -1,4 +1,4 @@
-"""Still-image metrics: per-image NME, CED, failure rate and AUC (metrics.md §2).
+"""Still-image metrics: per-image NME, CED, failure rate and AUC (docs/metrics.md §2).
 
 All functions take and return **fractions** (NME 0.05 = 5 %); multiply by 100 for the
 percent columns (NME %, FR %). AUC is a fraction in [0, 1].

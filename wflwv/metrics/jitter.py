@@ -1,8 +1,8 @@
-"""GT-free jitter for unlabelled video: D1 (displacement) and D2 (acceleration), metrics.md §6.
+"""GT-free jitter for unlabelled video: D1 (displacement) and D2 (acceleration), docs/metrics.md §6.
 
 Only predictions are used, so real motion inflates D1; D2 (second difference) is zero for
 constant-velocity motion and is the primary GT-free metric. Differences never cross a segment
-boundary (metrics.md §7): a new video, an invalid frame or a ``breaks`` frame starts a segment.
+boundary (docs/metrics.md §7): a new video, an invalid frame or a ``breaks`` frame starts a segment.
 """
 
 from __future__ import annotations

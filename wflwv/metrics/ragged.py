@@ -4,7 +4,7 @@
 ``offsets`` ``[V+1]`` says that video v is frames ``offsets[v]:offsets[v+1]``. Frames are processed
 in chunks (float64 internally) so a full WFLW-V pass (137,730 frames) stays cache-friendly.
 Definitions are exactly those of :mod:`wflwv.metrics.video` (official ``video_NME``/``video_NMJ``)
-with the segment rules of metrics.md §7.
+with the segment rules of docs/metrics.md §7.
 """
 
 from __future__ import annotations

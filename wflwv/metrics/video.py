@@ -1,4 +1,4 @@
-"""Single-video NME and NMF, written straight from the official LDEQ code (metrics.md §3–4).
+"""Single-video NME and NMF, written straight from the official LDEQ code (docs/metrics.md §3–4).
 
 Inputs are one video's prediction and ground truth, ``[T, N, 2]`` in original-frame pixels
 (any common unit works: both metrics are scale-free). Computation is float64. For a whole

@@ -1,4 +1,4 @@
-"""Writers of the three release layouts the real builders read (datasets.md §1.4, §2.1, §3.2).
+"""Writers of the three release layouts the real builders read (docs/datasets.md §1.4, §2.1, §3.2).
 
 * ``wflw-v``: ``videos/<ID>.mp4`` (mp4v, as the official re-encode), ``landmarks/<ID>.npy``
   (T, 98, 2) float32 0-based pixels, ``bboxes/<ID>.npy`` (T, 4) float32, ``easy_video_IDs.txt`` /

@@ -1,6 +1,6 @@
 """LDEQ configuration without torch: released configs, checkpoint-args validation, key shapes.
 
-``ldeq.md`` §1 (released args), §4 (state_dict layout). :class:`LdeqConfig` is everything the
+``docs/detectors.md`` (LDEQ) (released args), §4 (state_dict layout). :class:`LdeqConfig` is everything the
 model and solvers need; :func:`config_from_args` rebuilds it from the ``args`` Namespace stored in
 an official ``final.pth.tar`` and refuses args the clean-room model does not implement;
 :func:`state_dict_shapes` gives the exact key → shape map a checkpoint must match.
@@ -59,13 +59,13 @@ class LdeqConfig:
         return asdict(self)
 
 
-#: Released configurations (``ldeq.md`` §1, from the checkpoint args).
+#: Released configurations (``docs/detectors.md`` (LDEQ), from the checkpoint args).
 RELEASED: Dict[str, LdeqConfig] = {
     "ldeq.wflw": LdeqConfig(cell_softargmax_beta=0.3, solver="anderson", rel_diff_target=1e-4),
     "ldeq.wflw_v": LdeqConfig(cell_softargmax_beta=0.4, solver="fpi", rel_diff_target=5e-4),
 }
 
-#: SHA-256 of the released ``final.pth.tar`` files. No hashes are published (``ldeq.md`` §4); they are
+#: SHA-256 of the released ``final.pth.tar`` files. No hashes are published (``docs/detectors.md`` (LDEQ)); they are
 #: pinned here after the first verified golden run. None → not checked.
 RELEASED_SHA256: Dict[str, Optional[str]] = {"ldeq.wflw": None, "ldeq.wflw_v": None}
 

@@ -1,4 +1,4 @@
-"""Load an official LDEQ ``final.pth.tar`` safely and build the model (``ldeq.md`` §4).
+"""Load an official LDEQ ``final.pth.tar`` safely and build the model (``docs/detectors.md`` (LDEQ)).
 
 The file is ``{'args': argparse.Namespace, 'state_dict': {...}}``. It is unpickled through
 :func:`wflwv.detectors.checkpoint.safe_load` with ``argparse.Namespace`` as the only extra allowed

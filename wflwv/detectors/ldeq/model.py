@@ -1,4 +1,4 @@
-"""Clean-room LDEQ network (``ldeq.md`` §2): BN injection stem, GroupNorm hourglass DEQ cell,
+"""Clean-room LDEQ network (``docs/detectors.md`` (LDEQ)): BN injection stem, GroupNorm hourglass DEQ cell,
 per-channel soft-argmax heatmap normalisation with a fixed β, and spatial soft-argmax decoding.
 
 Module names reproduce the official state_dict keys exactly (``tail.0``, ``deq_layer.cell.…``), so

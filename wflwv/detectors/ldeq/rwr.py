@@ -1,6 +1,6 @@
 """The LDEQ detector: harness contract, RwR warm start as released, speed options.
 
-RwR (``ldeq.md`` §6): every frame runs ``max_iters = 1`` FPI step from the previous frame's final
+RwR (``docs/detectors.md`` (LDEQ)): every frame runs ``max_iters = 1`` FPI step from the previous frame's final
 heatmaps plus the extra step (2 cell evaluations); ``state=None`` starts from zeros (video start).
 The returned state is that final heatmap tensor ``[B, 98, 64, 64]`` (batch first), so the harness
 can split/stack it per video and batch any mix of video lengths. ``rwr=False`` is the baseline:

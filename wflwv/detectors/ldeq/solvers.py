@@ -1,4 +1,4 @@
-"""Fixed-point solvers ``fpi`` and ``anderson`` exactly as released (``ldeq.md`` §3).
+"""Fixed-point solvers ``fpi`` and ``anderson`` exactly as released (``docs/detectors.md`` (LDEQ)).
 
 ``f(z, idx=None)`` evaluates the cell on the whole batch, or on the rows ``idx`` only. Two stopping
 policies:

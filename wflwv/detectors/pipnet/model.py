@@ -1,4 +1,4 @@
-"""PIP-Net network (ResNet trunk + five 1×1 heads) and its official decode, batched (pipnet.md §2, §5)."""
+"""PIP-Net network (ResNet trunk + five 1×1 heads) and its official decode, batched (docs/detectors.md (PIP-Net))."""
 
 from __future__ import annotations
 

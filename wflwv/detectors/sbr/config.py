@@ -1,6 +1,6 @@
 """SBR release tags: the :class:`DetectorCfg` of the CPM-VGG16 detector (no torch here).
 
-Only the 300-W-trained CPM detector ``cpm_vgg16-epoch-049-050.pth`` was released (``sbr.md`` §3);
+Only the 300-W-trained CPM detector ``cpm_vgg16-epoch-049-050.pth`` was released (``docs/detectors.md`` (SBR));
 no SHA-256 has been published, so ``sbr.300w`` checks keys/shapes/args strictly and records the
 file's actual hash (pin it in :data:`RELEASES` once a golden test with the real file passes).
 """
@@ -42,7 +42,7 @@ def make_cfg(name: str, num_landmarks: int, release: Optional[Release] = None,
              options: Optional[dict] = None) -> DetectorCfg:
     """The :class:`DetectorCfg` for ``sbr.300w`` or the bare family name ``sbr``."""
     scheme = "ibug68" if num_landmarks == 68 else f"custom{num_landmarks}"
-    notes = ("per-frame, no LK/tracking at inference (sbr.md §7); PIL bilinear (antialiased) "
+    notes = ("per-frame, no LK/tracking at inference (docs/detectors.md (SBR)); PIL bilinear (antialiased) "
              "non-square resize; decode = argmax + 9x9 soft-argmax, 8x+3.5")
     if release is not None and release.notes:
         notes += "; " + release.notes

@@ -24,7 +24,7 @@ ALLOWED_GLOBALS = (argparse.Namespace, collections.Counter, pathlib.PosixPath, p
 
 
 def sbr_cut(frame: np.ndarray, box, size: int = C.INPUT_SIZE) -> Tuple[np.ndarray, np.ndarray]:
-    """SBR crop (``sbr.md`` §4): clipped 0.2-expanded box, Pillow BILINEAR resize to ``size``²."""
+    """SBR crop (``docs/detectors.md`` (SBR)): clipped 0.2-expanded box, Pillow BILINEAR resize to ``size``²."""
     from PIL import Image
 
     box = _check_box(box)

@@ -1,4 +1,4 @@
-"""SBR's CPM on a VGG-16 trunk (3 stages, 68 + background maps) and its decoder (``sbr.md`` §1, §5)."""
+"""SBR's CPM on a VGG-16 trunk (3 stages, 68 + background maps) and its decoder (``docs/detectors.md`` (SBR), §5)."""
 
 from __future__ import annotations
 
