@@ -269,6 +269,7 @@ def load_index(path, verify: bool = True) -> Index:
     :class:`~wflwv.datasets.integrity.IndexChanged` naming the file and the fix.
     """
     from wflwv.datasets import integrity
+    from wflwv.io.errors import UnreadableFile, read_json
 
     path = Path(path)
     info_path = path / "dataset_info.json"
@@ -276,12 +277,10 @@ def load_index(path, verify: bool = True) -> Index:
         raise IndexError_(f"{path} is not a wflwv index (no dataset_info.json); build one with "
                           f"`wflwv build <dataset> --root ... --out {path}`")
     try:
-        info = json.loads(info_path.read_text())
-        if not isinstance(info, dict):
-            raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IndexError_(f"index file {info_path} is not valid JSON ({exc}); the index is damaged: "
-                          f"rebuild it with `wflwv build <dataset> --root ... --out {path}`") from None
+        info = read_json(info_path, f"the index is damaged: rebuild it with "
+                                    f"`wflwv build <dataset> --root ... --out {path}`")
+    except UnreadableFile as exc:
+        raise IndexError_(f"index file {exc}") from None
     fmt = int(info.get("index_format", 0))
     if fmt > INDEX_FORMAT:
         raise IndexError_(f"index {path} has format {fmt}, newer than this wflwv reads "

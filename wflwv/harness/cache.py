@@ -30,6 +30,7 @@ import numpy as np
 
 from wflwv.harness.runlock import RunLock
 from wflwv.io.atomic import _UMASK as atomic_umask, atomic_write_json, atomic_write_parquet
+from wflwv.io.errors import UnreadableFile, read_json
 
 RUN_FORMAT = 1
 KEY_FIELDS = ("run_format", "dataset", "index_fingerprint", "index_content_sha", "detector", "detector_options",
@@ -281,12 +282,9 @@ class RunDir:
         if not cfg_path.is_file():
             raise RunDirError(f"{path} is not a wflwv run directory (no config.json)")
         try:
-            config = json.loads(cfg_path.read_text())
-            if not isinstance(config, dict):
-                raise ValueError("not a JSON object")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RunDirError(f"run file {cfg_path} is not valid JSON ({exc}); the run directory is damaged: "
-                              f"delete {path} and re-run `wflwv evaluate`") from None
+            config = read_json(cfg_path, f"the run directory is damaged: delete {path} and re-run `wflwv evaluate`")
+        except UnreadableFile as exc:
+            raise RunDirError(f"run file {exc}") from None
         fmt = int(config.get("run_format", 0))
         if fmt > RUN_FORMAT:
             raise RunDirError(f"run {path} has format {fmt}, newer than this wflwv reads ({RUN_FORMAT}); "
